@@ -1,0 +1,75 @@
+// Runs the selected tasks in pydoit's order (SPEC §10.3): dependencies first,
+// each task checked right before it would run, state saved per finished task.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "doit/cmd_format.h"
+#include "doit/fs.h"
+#include "doit/graph.h"
+#include "doit/reporter.h"
+#include "doit/signature.h"
+#include "doit/state_db.h"
+#include "doit/uptodate.h"
+
+namespace doit {
+
+/// Exit codes of `run` (SPEC §12.1).
+enum RunResult { kRunSuccess = 0, kRunFailure = 1, kRunError = 2 };
+
+struct RunOptions {
+  /// -a: run selected tasks even if up to date.
+  bool always = false;
+  /// -c: keep going after a failure.
+  bool keep_going = false;
+  /// -v from the command line: overrides every task's verbosity.
+  std::optional<int> forced_verbosity;
+  /// verbosity from configuration: the default for tasks without one.
+  int default_verbosity = 1;
+  Checker checker = Checker::kContent;
+  FormatStyle format_style = FormatStyle::kOld;
+};
+
+/// Exit statuses above this are "Command error" (TaskError), not "Command failed".
+constexpr int kMaxFailedStatus = 125;
+
+/// Set by the SIGINT/SIGTERM handler: stop starting tasks.
+bool interrupt_requested();
+/// The signal that requested the interrupt (0 if none).
+int interrupt_signal();
+/// Installs handlers for SIGINT/SIGTERM that request an interrupt.
+void install_interrupt_handlers();
+/// An async-signal-safe function called from the handler (e.g. to interrupt
+/// a running Python action).
+using InterruptHook = void (*)();
+void set_interrupt_hook(InterruptHook hook);
+InterruptHook interrupt_hook();
+
+class Executor {
+ public:
+  Executor(TaskGraph& graph, StateDb& db, const FileSystem& fs, Reporter& reporter,
+           RunOptions options, StringFormatter* formatter);
+
+  /// Runs `selected` (task names, in order) and their dependencies; teardowns
+  /// and the reporter's final summary always run. Returns a RunResult.
+  /// Throws GraphError (a cycle) or UptodateError after finishing up (exit 3).
+  int run(const std::vector<std::string>& selected);
+
+  /// True if the run stopped because of SIGINT.
+  bool interrupted() const { return interrupted_; }
+
+ private:
+  struct Node;
+  class Impl;
+  TaskGraph& graph_;
+  StateDb& db_;
+  const FileSystem& fs_;
+  Reporter& reporter_;
+  RunOptions options_;
+  StringFormatter* formatter_;
+  bool interrupted_ = false;
+};
+
+}  // namespace doit

@@ -1,0 +1,57 @@
+// The task graph: name and target indexes, implicit dependencies, wildcards.
+// Mirrors pydoit's "control": the checks made before anything runs.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "doit/task.h"
+
+namespace doit {
+
+/// An invalid graph (duplicate names or targets, unknown task_dep/setup, a
+/// cycle). The message is pydoit's, without the "ERROR: " prefix. Exit 3.
+class GraphError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// fnmatch(3) without flags: `*`, `?`, `[...]`; case-sensitive.
+bool wildcard_match(std::string_view pattern, std::string_view name);
+
+class TaskGraph {
+ public:
+  static constexpr int kNotFound = -1;
+
+  /// Takes the tasks in definition order; checks unique names, expands
+  /// task_dep wildcards, checks task_dep/setup names, unique targets, and adds
+  /// the implicit task_dep of each file_dep that is another task's target.
+  /// Throws GraphError.
+  explicit TaskGraph(std::vector<Task> tasks);
+
+  const std::vector<Task>& tasks() const { return tasks_; }
+  Task& task(int index) { return tasks_[index]; }
+  const Task& task(int index) const { return tasks_[index]; }
+  int size() const { return static_cast<int>(tasks_.size()); }
+
+  /// Index of the task named `name`, or kNotFound.
+  int find(std::string_view name) const;
+  /// Index of the task that has `path` as a target (literal match), or kNotFound.
+  int task_for_target(std::string_view path) const;
+  /// Names matching a `*` pattern, in definition order.
+  std::vector<std::string> match(std::string_view pattern) const;
+
+  /// Adds to `task` a task_dep on the producer of each path that is a target
+  /// (used at load time and for file_dep added by calc_dep).
+  void add_implicit_deps(Task& task, const std::vector<std::string>& paths) const;
+
+ private:
+  std::vector<Task> tasks_;
+  std::unordered_map<std::string, int> by_name_;
+  std::unordered_map<std::string, int> by_target_;
+};
+
+}  // namespace doit

@@ -1,0 +1,42 @@
+// Buffered writers for stdout, stderr and report files. All console output of
+// the process goes through these, so reporter lines and live task output keep
+// their order.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace doit {
+
+class Output {
+ public:
+  /// Writes to `fd`; `owns` closes it on destruction.
+  explicit Output(int fd, bool owns = false);
+  ~Output();
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+
+  void write(std::string_view text);
+  /// Writes everything buffered; errors (e.g. EPIPE) are ignored.
+  void flush();
+  int fd() const { return fd_; }
+
+  /// The process's stdout and stderr.
+  static Output& out();
+  static Output& err();
+
+ private:
+  static constexpr size_t kFlushThreshold = 64 * 1024;
+  int fd_;
+  bool owns_;
+  std::string buffer_;
+};
+
+/// Flushes stdout and stderr (before a child process or Python writes).
+void flush_console();
+
+/// `text` with invalid UTF-8 sequences replaced by U+FFFD (as Python's
+/// decode(errors='replace')).
+std::string sanitize_utf8(std::string_view text);
+
+}  // namespace doit

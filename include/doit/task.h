@@ -1,0 +1,196 @@
+// A task as the core knows it: plain data. Python callables (python-actions,
+// uptodate callables, title functions) sit behind the small interfaces below,
+// implemented by the embedding; the core never sees a Python object.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "doit/json.h"
+
+namespace doit {
+
+struct Task;
+
+/// Where an action's output goes while it runs (already filtered by verbosity).
+class LiveOutput {
+ public:
+  virtual ~LiveOutput() = default;
+  virtual void out(std::string_view text) = 0;
+  virtual void err(std::string_view text) = 0;
+};
+
+/// Everything an action can see when it runs.
+struct ActionEnv {
+  const Task& task;
+  /// file_deps found changed by the up-to-date check (declaration order).
+  const std::vector<std::string>& changed;
+  /// Effective verbosity (0, 1, 2).
+  int verbosity = 1;
+  /// Live stdout echo, or null when stdout is only captured.
+  LiveOutput* live_out = nullptr;
+  /// Live stderr echo, or null when stderr is only captured.
+  LiveOutput* live_err = nullptr;
+};
+
+/// How one action ended.
+struct ActionOutcome {
+  enum class Status { kSuccess, kFailed, kError };
+  Status status = Status::kSuccess;
+  /// Failure text, e.g. "Command failed: 'x' returned 3" (with traceback if any).
+  std::string message;
+  std::string out;
+  std::string err;
+  /// The action's result (a string or a dict), if it produced one.
+  std::optional<Json> result;
+  /// Values the action returned (a dict), if any.
+  std::optional<Json> values;
+  /// False when the failure asked not to be reported (report=False).
+  bool report = true;
+};
+
+/// An action definition that turns out invalid when run; the run is aborted
+/// ("Execution aborted.", exit 2).
+class ActionDefinitionError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A python-action (or any action implemented outside the core).
+class CallableAction {
+ public:
+  virtual ~CallableAction() = default;
+  /// Runs it. Throws ActionDefinitionError for an invalid definition.
+  virtual ActionOutcome run(const ActionEnv& env) = 0;
+  /// "Python: function f"
+  virtual std::string description() const = 0;
+};
+
+/// A command computed at run time (CmdAction given a callable).
+class CommandSource {
+ public:
+  virtual ~CommandSource() = default;
+  using Command = std::variant<std::string, std::vector<std::string>>;
+  /// The command. Throws std::runtime_error whose what() is the error text
+  /// (e.g. a traceback) when the callable fails.
+  virtual Command command(const ActionEnv& env) = 0;
+  virtual std::string repr() const = 0;
+};
+
+/// Formats a cmd-action string with a mapping when the core's own fast path
+/// cannot (anything but %(key)s / {key} / escapes). Implemented by the embedding.
+class StringFormatter {
+ public:
+  virtual ~StringFormatter() = default;
+  /// Throws std::runtime_error with the error text (traceback) on failure.
+  virtual std::string format(const std::string& text,
+                             const std::vector<std::pair<std::string, std::string>>& mapping,
+                             std::string_view style) = 0;
+};
+
+/// A command action: a shell string, an argv list, or a computed command.
+struct CmdAction {
+  /// Run through /bin/sh -c (string) or exec'd directly (list).
+  bool shell = true;
+  std::string command;            ///< shell text (before substitution)
+  std::vector<std::string> argv;  ///< argv when !shell
+  std::shared_ptr<CommandSource> source;  ///< when the command comes from a callable
+  /// values key receiving the captured stdout (CmdAction save_out), "" if none.
+  std::string save_out;
+  /// LongRunning / Interactive: output is not captured, goes to the terminal.
+  bool inherit_output = false;
+  /// LongRunning: the exit status is ignored.
+  bool ignore_status = false;
+  /// Interactive: "Interactive command failed" instead of "Command failed".
+  bool interactive = false;
+  std::optional<std::string> cwd;
+  /// Replacement environment ("NAME=VALUE"), as Popen's env.
+  std::optional<std::vector<std::string>> env;
+
+  /// "Cmd: <text>"
+  std::string description() const;
+};
+
+struct Action {
+  std::variant<CmdAction, std::shared_ptr<CallableAction>> impl;
+
+  bool is_cmd() const { return std::holds_alternative<CmdAction>(impl); }
+  const CmdAction& cmd() const { return std::get<CmdAction>(impl); }
+  CallableAction& callable() const { return *std::get<std::shared_ptr<CallableAction>>(impl); }
+  std::string description() const;
+};
+
+/// An uptodate callable (a Python function, helper object...).
+class UptodateCallable {
+ public:
+  virtual ~UptodateCallable() = default;
+  /// True/False vote, or nullopt for None. Throws UptodateError on exception.
+  virtual std::optional<bool> evaluate(const Task& task, const Json& values) = 0;
+  /// What `info` prints for it, e.g. "config_changed({'k': 1}) (args=None, kwargs=None)".
+  virtual std::string repr() const = 0;
+};
+
+/// An exception raised by an uptodate callable: the run stops, exit 3.
+class UptodateError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct UptodateItem {
+  enum class Kind { kTrue, kFalse, kNone, kShell, kCallable };
+  Kind kind = Kind::kNone;
+  std::string shell;  ///< for kShell
+  std::shared_ptr<UptodateCallable> callable;
+};
+
+/// A task's custom title function.
+class TitleFunction {
+ public:
+  virtual ~TitleFunction() = default;
+  virtual std::string title(const Task& task) = 0;
+};
+
+/// Opaque data the embedding keeps with a task (e.g. its Python proxy).
+class TaskExtension {
+ public:
+  virtual ~TaskExtension() = default;
+};
+
+struct Task {
+  std::string name;
+  /// False for `actions: None` (group tasks); an empty list is true.
+  bool has_action_list = true;
+  std::vector<Action> actions;
+  std::vector<std::string> file_dep;  ///< declaration order, no duplicates
+  std::vector<std::string> targets;
+  std::vector<std::string> task_dep;  ///< explicit, then implicit (file_dep ← target)
+  std::vector<std::string> setup;
+  std::vector<std::string> calc_dep;
+  std::vector<UptodateItem> uptodate;
+  std::vector<Action> teardown;
+  bool clean_targets = false;
+  std::vector<Action> clean;
+  std::vector<std::string> watch;
+  std::string doc;
+  std::optional<int> verbosity;
+  std::shared_ptr<TitleFunction> title_fn;
+  /// io: {'capture': False} turns capture off.
+  bool capture = true;
+  /// The group this sub-task belongs to ("" for top-level tasks).
+  std::string subtask_of;
+  /// A group task (generator base, or `name: None`).
+  bool is_group = false;
+  std::shared_ptr<TaskExtension> extension;
+
+  bool is_private() const { return !name.empty() && name[0] == '_'; }
+  /// The text shown in `.  `/`-- `/`!! ` lines.
+  std::string title() const;
+};
+
+}  // namespace doit

@@ -1,0 +1,19 @@
+// Text helpers for messages that must read like pydoit's (Python reprs).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace doit {
+
+/// Python's repr() of a str: 'abc', "it's", with \n, \t, \\ escaped.
+std::string python_repr(std::string_view s);
+
+/// Python's repr() of a list of str: ['a', 'b'].
+std::string python_list_repr(const std::vector<std::string>& items);
+
+/// Joins with a separator.
+std::string join(const std::vector<std::string>& items, std::string_view sep);
+
+}  // namespace doit

@@ -1,0 +1,68 @@
+// What every command shares: the invocation context, the registry, and the
+// user-error type the CLI prints once as "ERROR: ..." with exit code 3.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/options.h"
+
+namespace doit::cli {
+
+/// A user mistake: printed as "ERROR: <message>\n" on stderr, exit 3.
+class UserError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Exit code of errors raised before tasks run (SPEC §12.1).
+constexpr int kExitUserError = 3;
+
+struct Invocation {
+  /// Program name as messages show it (basename of argv[0]).
+  std::string bin;
+  std::vector<std::string> argv;
+  /// NAME=VALUE words from the command line (for doit.get_var).
+  std::vector<std::pair<std::string, std::string>> vars;
+  /// The directory doit was started in.
+  std::string initial_workdir;
+  /// Loader options given before the command name (`doit -f x.py list`).
+  std::map<std::string, Value> early_options;
+  /// The command was named (`doit run x`), not implied (`doit x`).
+  bool command_named = false;
+};
+
+struct Command {
+  std::string name;
+  std::string purpose;
+  std::string usage;
+  std::string description;
+  /// The command's own options (global and loader options are added for
+  /// commands that load a dodo file).
+  std::vector<OptionDef> (*options)();
+  bool loads_dodo;
+  int (*execute)(const Invocation& inv, const Parsed& parsed);
+};
+
+/// Every command, sorted by name.
+const std::vector<Command>& commands();
+const Command* find_command(const std::string& name);
+
+/// Options of commands that load a dodo file (DB backend + task loader).
+std::vector<OptionDef> dodo_options();
+/// All options of `cmd`: its own, then dodo_options() when it loads tasks.
+std::vector<OptionDef> all_options(const Command& cmd);
+
+// Command entry points.
+std::vector<OptionDef> run_options();
+int execute_run(const Invocation& inv, const Parsed& parsed);
+std::vector<OptionDef> list_options();
+int execute_list(const Invocation& inv, const Parsed& parsed);
+std::vector<OptionDef> no_options();
+int execute_help(const Invocation& inv, const Parsed& parsed);
+/// The general help text (`doit help`).
+std::string general_help(const std::string& bin);
+
+}  // namespace doit::cli

@@ -1,0 +1,190 @@
+#include "cli/dodo_session.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "doit/cmd_format.h"
+#include "python/adapters.h"
+
+namespace doit::cli {
+namespace fs = std::filesystem;
+namespace {
+
+/// The dodo file per SPEC §2: -f/DOIT_FILE, -k/DOIT_SEEK_FILE.
+std::string find_dodo(const OptionValues& opts) {
+  const std::string name = opts.get_string("dodoFile", "dodo.py");
+  const bool seek = opts.get_bool("seek_file");
+  const fs::path given(name);
+  if (seek && !given.is_absolute()) {
+    for (fs::path dir = fs::current_path();; dir = dir.parent_path()) {
+      const fs::path candidate = dir / given;
+      std::error_code ec;
+      if (fs::is_regular_file(candidate, ec)) return candidate.string();
+      if (dir == dir.root_path()) break;
+    }
+    throw UserError(
+        fmt::format("Could not find dodo file '{}'.\nPlease use '-f' to specify file name.\n", name));
+  }
+  const fs::path full = fs::absolute(given).lexically_normal();
+  std::error_code ec;
+  if (!fs::is_regular_file(full, ec)) {
+    throw UserError(fmt::format(
+        "Could not find dodo file '{}'.\nPlease use '-f' to specify file name.\n", full.string()));
+  }
+  return full.string();
+}
+
+/// "0.37.0" or a list of parts → comparable numbers; non-numeric parts count as -1.
+std::vector<long> version_parts(const std::vector<std::string>& parts) {
+  std::vector<long> out;
+  for (const std::string& p : parts) {
+    try {
+      size_t used = 0;
+      const long n = std::stol(p, &used);
+      out.push_back(used == p.size() ? n : -1);
+    } catch (const std::exception&) {
+      out.push_back(-1);
+    }
+  }
+  return out;
+}
+
+void check_minversion(const python::ConfigMap& config) {
+  auto it = config.find("minversion");
+  if (it == config.end()) return;
+  std::vector<std::string> parts;
+  if (const auto* s = std::get_if<std::string>(&it->second.value)) {
+    size_t start = 0;
+    while (start <= s->size()) {
+      size_t dot = s->find('.', start);
+      if (dot == std::string::npos) dot = s->size();
+      parts.push_back(s->substr(start, dot - start));
+      start = dot + 1;
+    }
+  } else if (const auto* l = std::get_if<std::vector<std::string>>(&it->second.value)) {
+    parts = *l;
+  } else {
+    return;
+  }
+  const std::vector<long> required = version_parts(parts);
+  const std::vector<long> ours = {0, 37, 0};
+  if (std::lexicographical_compare(ours.begin(), ours.end(), required.begin(), required.end())) {
+    throw UserError(fmt::format(
+        "Please update doit. Minimum version required is {}. You are using (0, 37, 0). ",
+        [&] {
+          std::string text;
+          for (size_t i = 0; i < parts.size(); ++i) text += (i ? "." : "") + parts[i];
+          return text;
+        }()));
+  }
+}
+
+/// DOIT_CONFIG entries become the config layer of the options they name.
+void apply_config(const python::ConfigMap& config, const std::vector<OptionDef>& defs,
+                  OptionValues& values) {
+  for (const OptionDef& def : defs) {
+    auto it = config.find(def.name);
+    if (it == config.end()) continue;
+    const auto& v = it->second.value;
+    if (const bool* b = std::get_if<bool>(&v)) {
+      values.set_config(def.name, def.type == OptType::kInt ? Value(static_cast<long long>(*b))
+                                                            : Value(*b));
+    } else if (const long long* n = std::get_if<long long>(&v)) {
+      values.set_config(def.name, def.type == OptType::kBool ? Value(*n != 0) : Value(*n));
+    } else if (const std::string* s = std::get_if<std::string>(&v)) {
+      if (def.type == OptType::kString || it->second.is_object) {
+        values.set_config(def.name, *s);
+      } else {
+        values.set_config(def.name, convert_value(def, *s));
+      }
+    } else if (const auto* l = std::get_if<std::vector<std::string>>(&v)) {
+      values.set_config(def.name, *l);
+    }
+  }
+}
+
+}  // namespace
+
+DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& parsed) {
+  DodoSession session;
+  const std::vector<OptionDef> defs = all_options(cmd);
+  for (const OptionDef& def : defs) {
+    if (def.env_var.empty()) continue;
+    if (const char* env = std::getenv(def.env_var.c_str()); env != nullptr) {
+      try {
+        session.options.set_explicit(def.name, convert_value(def, env));
+      } catch (const ValueError& e) {
+        throw UserError(e.what());
+      }
+    }
+  }
+  for (const auto& [name, value] : parsed.values) session.options.set_explicit(name, value);
+  for (const auto& [name, value] : inv.early_options) session.options.set_explicit(name, value);
+
+  session.dodo_path = find_dodo(session.options);
+  const std::string dir_opt = session.options.get_string("cwdPath");
+  fs::path workdir = fs::path(session.dodo_path).parent_path();
+  if (!dir_opt.empty()) {
+    std::error_code ec;
+    if (!fs::is_directory(dir_opt, ec)) {
+      throw UserError(fmt::format("Specified 'dir' path must be a directory.\nGot '{}'({}).",
+                                  dir_opt, fs::absolute(dir_opt).string()));
+    }
+    workdir = dir_opt;
+  }
+  if (::chdir(workdir.c_str()) != 0) {
+    throw UserError(fmt::format("Cannot change into '{}'.", workdir.string()));
+  }
+
+  session.interpreter = std::make_unique<python::Interpreter>(inv.argv);
+  python::set_command_line_vars(inv.vars, inv.initial_workdir);
+  python::LoadedDodo loaded;
+  try {
+    loaded = python::load_dodo(session.dodo_path, cmd.name);
+  } catch (const python::DodoError& e) {
+    throw UserError(e.what());
+  }
+  session.config = std::move(loaded.config);
+  check_minversion(session.config);
+  if (auto it = session.config.find("action_string_formatting"); it != session.config.end()) {
+    const auto* s = std::get_if<std::string>(&it->second.value);
+    FormatStyle style;
+    if (s == nullptr || !parse_format_style(*s, &style)) {
+      throw UserError("`action_string_formatting` must be one of `old`, `both`, `new`");
+    }
+  }
+  for (const Task& task : loaded.tasks) {
+    if (find_command(task.name) != nullptr) {
+      throw UserError(fmt::format(
+          "Task can't be called '{}' because this is a command name. Please choose another name.",
+          task.name));
+    }
+  }
+  apply_config(session.config, defs, session.options);
+  try {
+    session.graph = std::make_unique<TaskGraph>(std::move(loaded.tasks));
+  } catch (const GraphError& e) {
+    throw UserError(e.what());
+  }
+  return session;
+}
+
+std::unique_ptr<StateDb> open_state(const DodoSession& session) {
+  const std::string path = session.options.get_string("dep_file", ".doit.db");
+  try {
+    return StateDb::open(path);
+  } catch (const StateDbError& e) {
+    throw UserError(e.what());
+  }
+}
+
+std::optional<std::vector<std::string>> default_tasks(const DodoSession& session) {
+  auto it = session.config.find("default_tasks");
+  if (it == session.config.end()) return std::nullopt;
+  if (const auto* l = std::get_if<std::vector<std::string>>(&it->second.value)) return *l;
+  return std::nullopt;
+}
+
+}  // namespace doit::cli

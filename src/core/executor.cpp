@@ -1,0 +1,627 @@
+// The scheduler reproduces pydoit's dispatcher (SPEC §10.3): one node per
+// task, each a small state machine; new dependency nodes go to the back of a
+// FIFO and the dependent waits, which gives pydoit's breadth-first-like order.
+#include "doit/executor.h"
+
+#include <unistd.h>
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <deque>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "doit/process.h"
+#include "doit/text.h"
+
+namespace doit {
+namespace {
+
+std::atomic<int> g_interrupt_signal{0};
+
+InterruptHook g_hook = nullptr;
+
+void on_interrupt(int sig) {
+  if (g_interrupt_signal.load() == 0) g_interrupt_signal.store(sig);
+  if (g_hook != nullptr) g_hook();
+}
+
+/// Echoes to the console as it comes.
+class ConsoleLive : public LiveOutput {
+ public:
+  void out(std::string_view text) override {
+    Output::out().write(text);
+    Output::out().flush();
+  }
+  void err(std::string_view text) override {
+    Output::err().write(text);
+    Output::err().flush();
+  }
+};
+
+std::string digest_of(const std::string& text) { return hash_bytes(text).hex(); }
+
+}  // namespace
+
+void set_interrupt_hook(InterruptHook hook) { g_hook = hook; }
+InterruptHook interrupt_hook() { return g_hook; }
+
+bool interrupt_requested() { return g_interrupt_signal.load() != 0; }
+int interrupt_signal() { return g_interrupt_signal.load(); }
+
+void install_interrupt_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: poll/waitpid see EINTR
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+// ---------------------------------------------------------------------------
+
+/// pydoit's ExecNode.
+struct Executor::Node {
+  enum class RunStatus { kNone, kRun, kIgnore, kUpToDate, kFailure, kSuccessful };
+  enum class Stage { kDeps, kSelected, kSetupScheduled, kFinished };
+
+  int task = -1;
+  int parent = -1;  // the node that created this one (for cycle messages)
+  std::deque<std::string> task_dep;
+  std::vector<std::string> calc_dep;
+  std::set<int> wait_run, wait_run_calc;  // task indexes
+  std::vector<int> waiting_me;            // node indexes, in the order they started waiting
+  RunStatus run_status = RunStatus::kNone;
+  bool wait_select = false;
+  std::vector<int> bad_deps, ignored_deps;  // task indexes
+  Stage stage = Stage::kDeps;
+  bool in_waiting = false;
+  Json values = Json::object();  // the task's values once it finished or was skipped
+};
+
+class Executor::Impl {
+ public:
+  Impl(Executor& ex) : ex_(ex), graph_(ex.graph_), node_of_(graph_.size(), -1) {}
+
+  int run(const std::vector<std::string>& selected);
+
+ private:
+  void loop(std::vector<std::string>& to_run);
+  enum class Step { kTask, kWait, kDone };
+
+  int gen_node(int parent, const std::string& name);
+  std::string cycle_message(int parent, const std::string& name) const;
+  Step step(int n);
+  void add_waits(int n, const std::vector<std::string>& names, bool calc);
+  void update_waiting(int n);
+  void parent_status(Node& waiting, const Node& dep);
+  void merge_calc_results(const Node& dep, Node& waiting);
+  void process(int n);
+  bool select(int n);
+  void execute(int n);
+  void handle_failure(int n, Failure failure);
+  void teardown();
+  int effective_verbosity(const Task& task) const;
+
+  ActionOutcome run_action(const Action& action, const ActionEnv& env, bool capture);
+  ActionOutcome run_cmd(const CmdAction& cmd, const ActionEnv& env, bool capture);
+
+  Executor& ex_;
+  TaskGraph& graph_;
+  std::vector<Node> nodes_;
+  std::vector<int> node_of_;  // task index → node index
+  std::deque<int> ready_;
+  bool stop_ = false;
+  int result_ = kRunSuccess;
+  std::vector<int> teardown_list_;  // task indexes, in start order
+  std::vector<std::string> changed_;
+  ConsoleLive live_;
+};
+
+int Executor::Impl::gen_node(int parent, const std::string& name) {
+  const int t = graph_.find(name);
+  if (node_of_[t] < 0) {
+    Node node;
+    node.task = t;
+    node.parent = parent;
+    const Task& task = graph_.task(t);
+    node.task_dep.assign(task.task_dep.begin(), task.task_dep.end());
+    node.calc_dep = task.calc_dep;
+    nodes_.push_back(std::move(node));
+    node_of_[t] = static_cast<int>(nodes_.size()) - 1;
+    return node_of_[t];
+  }
+  // An existing node: a cycle if it is one of the parent's ancestors.
+  for (int a = parent; a >= 0; a = nodes_[a].parent) {
+    if (nodes_[a].task == t) throw GraphError(cycle_message(parent, name));
+  }
+  return -1;
+}
+
+std::string Executor::Impl::cycle_message(int parent, const std::string& name) const {
+  std::vector<std::string> chain;
+  for (int a = parent; a >= 0; a = nodes_[a].parent)
+    chain.push_back(graph_.task(nodes_[a].task).name);
+  std::reverse(chain.begin(), chain.end());
+  chain.push_back(name);
+  return fmt::format("Cyclic/recursive dependencies for task {}: [{}]", name, join(chain, " -> "));
+}
+
+void Executor::Impl::parent_status(Node& waiting, const Node& dep) {
+  if (dep.run_status == Node::RunStatus::kFailure) waiting.bad_deps.push_back(dep.task);
+  if (dep.run_status == Node::RunStatus::kIgnore) waiting.ignored_deps.push_back(dep.task);
+}
+
+void Executor::Impl::add_waits(int n, const std::vector<std::string>& names, bool calc) {
+  for (const std::string& name : names) {
+    const int t = graph_.find(name);
+    Node& dep = nodes_[node_of_[t]];
+    const bool unfinished =
+        dep.run_status == Node::RunStatus::kNone || dep.run_status == Node::RunStatus::kRun;
+    if (unfinished) {
+      std::set<int>& waits = calc ? nodes_[n].wait_run_calc : nodes_[n].wait_run;
+      if (waits.insert(t).second) dep.waiting_me.push_back(n);
+    } else {
+      parent_status(nodes_[n], dep);
+      if (calc) merge_calc_results(dep, nodes_[n]);
+    }
+  }
+}
+
+void Executor::Impl::merge_calc_results(const Node& dep, Node& waiting) {
+  Task& task = graph_.task(waiting.task);
+  const auto strings = [](const Json* list) {
+    std::vector<std::string> out;
+    if (list == nullptr || list->type() != Json::Type::kArray) return out;
+    for (const Json& item : list->items()) {
+      if (item.type() == Json::Type::kString) out.push_back(item.text());
+    }
+    return out;
+  };
+  const size_t old_task_dep = task.task_dep.size();
+  for (const std::string& f : strings(dep.values.find("file_dep"))) {
+    if (std::find(task.file_dep.begin(), task.file_dep.end(), f) == task.file_dep.end()) {
+      task.file_dep.push_back(f);
+    }
+  }
+  for (const std::string& d : strings(dep.values.find("task_dep"))) {
+    if (std::find(task.task_dep.begin(), task.task_dep.end(), d) == task.task_dep.end()) {
+      task.task_dep.push_back(d);
+    }
+  }
+  graph_.add_implicit_deps(task, strings(dep.values.find("file_dep")));
+  for (size_t i = old_task_dep; i < task.task_dep.size(); ++i) {
+    if (graph_.find(task.task_dep[i]) == TaskGraph::kNotFound) {
+      throw GraphError(
+          fmt::format("{}. Task dependency '{}' does not exist.", task.name, task.task_dep[i]));
+    }
+    waiting.task_dep.push_back(task.task_dep[i]);
+  }
+  for (const std::string& c : strings(dep.values.find("calc_dep"))) {
+    if (std::find(task.calc_dep.begin(), task.calc_dep.end(), c) != task.calc_dep.end()) continue;
+    if (graph_.find(c) == TaskGraph::kNotFound) {
+      throw GraphError(fmt::format("{}. Task dependency '{}' does not exist.", task.name, c));
+    }
+    task.calc_dep.push_back(c);
+    waiting.calc_dep.push_back(c);
+  }
+}
+
+Executor::Impl::Step Executor::Impl::step(int n) {
+  switch (nodes_[n].stage) {
+    case Node::Stage::kDeps: {
+      while (true) {
+        std::vector<std::string> calc(std::move(nodes_[n].calc_dep));
+        nodes_[n].calc_dep.clear();
+        std::vector<std::string> deps(nodes_[n].task_dep.begin(), nodes_[n].task_dep.end());
+        nodes_[n].task_dep.clear();
+        for (const std::string& c : calc) {
+          const int created = gen_node(n, c);
+          if (created >= 0) ready_.push_back(created);
+        }
+        add_waits(n, calc, true);
+        for (const std::string& d : deps) {
+          const int created = gen_node(n, d);
+          if (created >= 0) ready_.push_back(created);
+        }
+        add_waits(n, deps, false);
+        Node& node = nodes_[n];
+        if (!node.calc_dep.empty() || !node.task_dep.empty()) continue;
+        if (!node.wait_run.empty() || !node.wait_run_calc.empty()) return Step::kWait;
+        break;
+      }
+      nodes_[n].stage = Node::Stage::kSelected;
+      return Step::kTask;
+    }
+    case Node::Stage::kSelected: {
+      Node& node = nodes_[n];
+      const Task& task = graph_.task(node.task);
+      if (task.setup.empty()) break;
+      if (node.run_status == Node::RunStatus::kNone) {
+        node.wait_select = true;
+        return Step::kWait;
+      }
+      if (node.run_status != Node::RunStatus::kRun) break;
+      const std::vector<std::string> setup = task.setup;
+      for (const std::string& s : setup) {
+        const int created = gen_node(n, s);
+        if (created >= 0) ready_.push_back(created);
+      }
+      add_waits(n, setup, false);
+      nodes_[n].stage = Node::Stage::kSetupScheduled;
+      if (!nodes_[n].wait_run.empty()) return Step::kWait;
+      [[fallthrough]];
+    }
+    case Node::Stage::kSetupScheduled:
+      nodes_[n].stage = Node::Stage::kFinished;
+      return Step::kTask;
+    case Node::Stage::kFinished:
+      break;
+  }
+  nodes_[n].stage = Node::Stage::kFinished;
+  return Step::kDone;
+}
+
+void Executor::Impl::update_waiting(int n) {
+  Node& node = nodes_[n];
+  if (node.wait_select) {
+    node.wait_select = false;
+    node.in_waiting = false;
+    ready_.push_back(n);
+  }
+  if (node.run_status == Node::RunStatus::kRun) return;
+  const int t = node.task;
+  for (int w : node.waiting_me) {
+    Node& waiting = nodes_[w];
+    parent_status(waiting, nodes_[n]);
+    bool is_ready = false;
+    if (waiting.wait_run.erase(t)) {
+      is_ready = waiting.wait_run.empty() && waiting.wait_run_calc.empty();
+    } else {
+      waiting.wait_run_calc.erase(t);
+      is_ready = true;
+      merge_calc_results(nodes_[n], waiting);
+    }
+    if (is_ready && waiting.in_waiting) {
+      waiting.in_waiting = false;
+      ready_.push_back(w);
+    }
+  }
+  nodes_[n].waiting_me.clear();
+}
+
+int Executor::Impl::effective_verbosity(const Task& task) const {
+  if (ex_.options_.forced_verbosity) return *ex_.options_.forced_verbosity;
+  if (task.verbosity) return *task.verbosity;
+  return ex_.options_.default_verbosity;
+}
+
+void Executor::Impl::handle_failure(int n, Failure failure) {
+  Node& node = nodes_[n];
+  const Task& task = graph_.task(node.task);
+  node.run_status = Node::RunStatus::kFailure;
+  ex_.db_.remove(task.name);
+  ex_.reporter_.add_failure(task, failure);
+  if (failure.kind == FailureKind::kTaskFailed && result_ != kRunError) {
+    result_ = kRunFailure;
+  } else {
+    result_ = kRunError;
+  }
+  if (!ex_.options_.keep_going) stop_ = true;
+}
+
+bool Executor::Impl::select(int n) {
+  Node& node = nodes_[n];
+  const Task& task = graph_.task(node.task);
+  if (node.run_status != Node::RunStatus::kNone) return true;  // second pass after setup
+
+  const TaskRecord* record = ex_.db_.find(task.name);
+  if (!node.ignored_deps.empty() || (record != nullptr && record->ignored)) {
+    node.run_status = Node::RunStatus::kIgnore;
+    ex_.reporter_.skip_ignore(task);
+    return false;
+  }
+  if (!node.bad_deps.empty()) {
+    std::vector<std::string> names;
+    for (int t : node.bad_deps) names.push_back(graph_.task(t).name);
+    Failure f;
+    f.kind = FailureKind::kUnmetDependency;
+    f.message = join(names, " ") + "\n";
+    f.verbosity = effective_verbosity(task);
+    handle_failure(n, std::move(f));
+    return false;
+  }
+  const Status status = check_status(
+      {task, record, ex_.options_.checker, ex_.fs_, shell_command_succeeds, /*explain=*/false});
+  if (status.kind == Status::Kind::kError) {
+    Failure f;
+    f.kind = FailureKind::kDependencyError;
+    f.message =
+        fmt::format("ERROR: Task '{}' checking dependencies: {}\n", task.name, status.error);
+    f.verbosity = effective_verbosity(task);
+    handle_failure(n, std::move(f));
+    return false;
+  }
+  if (!status.checker_changed_from.empty()) ex_.db_.remove(task.name);
+  changed_ = status.changed;
+  const bool run = ex_.options_.always || status.kind == Status::Kind::kRun;
+  node.run_status = run ? Node::RunStatus::kRun : Node::RunStatus::kUpToDate;
+  if (!run) {
+    ex_.reporter_.skip_uptodate(task);
+    if (const TaskRecord* r = ex_.db_.find(task.name)) node.values = Json::parse(r->values_json);
+    return false;
+  }
+  return task.setup.empty();
+}
+
+ActionOutcome Executor::Impl::run_cmd(const CmdAction& cmd, const ActionEnv& env, bool capture) {
+  ActionOutcome outcome;
+  SpawnSpec spec;
+  spec.cwd = cmd.cwd;
+  spec.env = cmd.env;
+  spec.capture = capture && !cmd.inherit_output;
+  std::string shown;  // the command as failure messages show it
+  bool shell = cmd.shell;
+  std::string text = cmd.command;
+  std::vector<std::string> argv = cmd.argv;
+  if (cmd.source) {
+    try {
+      CommandSource::Command c = cmd.source->command(env);
+      if (std::holds_alternative<std::string>(c)) {
+        text = std::get<std::string>(c);
+      } else {
+        argv = std::get<std::vector<std::string>>(c);
+        shell = false;
+      }
+    } catch (const std::exception& e) {
+      outcome.status = ActionOutcome::Status::kError;
+      outcome.message = std::string("CmdAction Error creating command string\n") + e.what();
+      return outcome;
+    }
+  }
+  if (shell) {
+    const Task& task = env.task;
+    FormatMapping mapping = {{"targets", join(task.targets, " ")},
+                             {"dependencies", join(task.file_dep, " ")},
+                             {"changed", join(env.changed, " ")}};
+    std::optional<std::string> formatted = format_simple(text, mapping, ex_.options_.format_style);
+    if (!formatted) {
+      if (ex_.formatter_ == nullptr) {
+        outcome.status = ActionOutcome::Status::kError;
+        outcome.message = "CmdAction Error creating command string\n";
+        return outcome;
+      }
+      try {
+        formatted =
+            ex_.formatter_->format(text, mapping, format_style_name(ex_.options_.format_style));
+      } catch (const std::exception& e) {
+        outcome.status = ActionOutcome::Status::kError;
+        outcome.message = std::string("CmdAction Error creating command string\n") + e.what();
+        return outcome;
+      }
+    }
+    shown = python_repr(*formatted);
+    spec.argv = shell_argv(*formatted);
+  } else {
+    shown = python_list_repr(argv);
+    spec.argv = argv;
+  }
+  ProcessResult pr = run_process(spec, env.live_out, env.live_err);
+  outcome.out = std::move(pr.out);
+  outcome.err = std::move(pr.err);
+  if (!pr.spawn_error.empty() && !shell) {
+    outcome.status = ActionOutcome::Status::kError;
+    outcome.message = fmt::format("CmdAction Error\n{}\n", pr.spawn_error);
+    return outcome;
+  }
+  const std::string_view what = cmd.interactive ? "Interactive command" : "Command";
+  if (cmd.ignore_status || pr.returncode == 0) {
+    outcome.result = Json::string(outcome.out + outcome.err);
+    if (!cmd.save_out.empty()) {
+      outcome.values = Json::object({{cmd.save_out, Json::string(outcome.out)}});
+    }
+  } else if (pr.returncode > kMaxFailedStatus) {
+    outcome.status = ActionOutcome::Status::kError;
+    outcome.message = fmt::format("{} error: {} returned {}\n", what, shown, pr.returncode);
+  } else {
+    outcome.status = ActionOutcome::Status::kFailed;
+    outcome.message = fmt::format("{} failed: {} returned {}\n", what, shown, pr.returncode);
+  }
+  return outcome;
+}
+
+ActionOutcome Executor::Impl::run_action(const Action& action, const ActionEnv& env, bool capture) {
+  if (action.is_cmd()) return run_cmd(action.cmd(), env, capture);
+  flush_console();
+  ActionOutcome outcome = action.callable().run(env);
+  return outcome;
+}
+
+void Executor::Impl::execute(int n) {
+  Node& node = nodes_[n];
+  const Task& task = graph_.task(node.task);
+  if (!task.teardown.empty()) teardown_list_.push_back(node.task);
+  ex_.reporter_.execute_task(task);
+
+  const int verbosity = effective_verbosity(task);
+  ActionEnv env{task, changed_, verbosity, verbosity >= 2 ? &live_ : nullptr,
+                verbosity >= 1 ? &live_ : nullptr};
+  if (!task.capture) {
+    env.live_out = &live_;
+    env.live_err = &live_;
+  }
+  std::string out, err;
+  Json values = Json::object();
+  std::optional<Json> result;
+  for (const Action& action : task.actions) {
+    ActionOutcome outcome;
+    try {
+      outcome = run_action(action, env, task.capture);
+    } catch (const ActionDefinitionError& e) {
+      ex_.reporter_.runtime_error(e.what());
+      result_ = kRunError;
+      stop_ = true;
+      node.run_status = Node::RunStatus::kFailure;
+      ex_.db_.remove(task.name);
+      return;
+    }
+    out += outcome.out;
+    err += outcome.err;
+    if (interrupt_requested()) {
+      stop_ = true;
+      ex_.interrupted_ = true;
+      return;  // the interrupted task is not recorded
+    }
+    if (outcome.status != ActionOutcome::Status::kSuccess) {
+      Failure f;
+      f.kind = outcome.status == ActionOutcome::Status::kFailed ? FailureKind::kTaskFailed
+                                                                : FailureKind::kTaskError;
+      f.message = std::move(outcome.message);
+      f.out = std::move(out);
+      f.err = std::move(err);
+      f.started = true;
+      f.verbosity = verbosity;
+      f.report = outcome.report;
+      handle_failure(n, std::move(f));
+      return;
+    }
+    if (outcome.values && outcome.values->is_object()) {
+      for (const auto& [k, v] : outcome.values->members()) values.set(k, v);
+    }
+    result = std::move(outcome.result);
+  }
+
+  // Save: signatures of every file_dep, taken after the actions ran.
+  std::vector<std::pair<std::string, FileSignature>> deps;
+  deps.reserve(task.file_dep.size());
+  const TaskRecord* previous = ex_.db_.find(task.name);
+  for (const std::string& dep : task.file_dep) {
+    const FileStat st = ex_.fs_.stat(dep);
+    if (!st.exists) {
+      Failure f;
+      f.kind = FailureKind::kDependencyError;
+      f.message = fmt::format(
+          "ERROR: Task '{}' saving success: Dependent file '{}' does not exist.\n", task.name, dep);
+      f.out = std::move(out);
+      f.err = std::move(err);
+      f.started = true;
+      f.verbosity = verbosity;
+      handle_failure(n, std::move(f));
+      return;
+    }
+    const FileSignature* old = previous ? previous->find_dep(dep) : nullptr;
+    deps.emplace_back(dep, take_signature(ex_.options_.checker, ex_.fs_, dep, st, old));
+  }
+  std::optional<std::string> result_json;
+  if (result) {
+    if (result->type() == Json::Type::kString) {
+      if (!result->text().empty()) result_json = Json::string(digest_of(result->text())).dump();
+    } else if (result->is_object() && !result->members().empty()) {
+      result_json = result->dump();
+    }
+  }
+  ex_.db_.save_success(task.name, std::string(checker_name(ex_.options_.checker)), std::move(deps),
+                       values.dump(), std::move(result_json));
+  node.values = std::move(values);
+  node.run_status = Node::RunStatus::kSuccessful;
+  ex_.reporter_.add_success(task);
+}
+
+void Executor::Impl::process(int n) {
+  if (select(n)) execute(n);
+}
+
+void Executor::Impl::teardown() {
+  for (auto it = teardown_list_.rbegin(); it != teardown_list_.rend(); ++it) {
+    const Task& task = graph_.task(*it);
+    const int verbosity = effective_verbosity(task);
+    const std::vector<std::string> none;
+    ActionEnv env{task, none, verbosity, verbosity >= 2 ? &live_ : nullptr,
+                  verbosity >= 1 ? &live_ : nullptr};
+    for (const Action& action : task.teardown) {
+      ActionOutcome outcome;
+      try {
+        outcome = run_action(action, env, task.capture);
+      } catch (const ActionDefinitionError& e) {
+        outcome.status = ActionOutcome::Status::kError;
+        outcome.message = e.what();
+      }
+      if (outcome.status != ActionOutcome::Status::kSuccess) {
+        ex_.reporter_.cleanup_error(
+            fmt::format("ERROR: task '{}' teardown action\n{}", task.name, outcome.message));
+        break;
+      }
+    }
+  }
+}
+
+int Executor::Impl::run(const std::vector<std::string>& selected) {
+  std::vector<std::string> to_run(selected.rbegin(), selected.rend());
+  std::exception_ptr error;
+  try {
+    loop(to_run);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  flush_console();
+  teardown();
+  ex_.reporter_.complete_run();
+  flush_console();
+  if (error) std::rethrow_exception(error);
+  return result_;
+}
+
+void Executor::Impl::loop(std::vector<std::string>& to_run) {
+  int current = -1;
+  while (true) {
+    if (stop_) break;
+    if (interrupt_requested()) {
+      ex_.interrupted_ = true;
+      break;
+    }
+    if (current < 0) {
+      if (!ready_.empty()) {
+        current = ready_.front();
+        ready_.pop_front();
+      } else {
+        while (!to_run.empty() && current < 0) {
+          const std::string name = std::move(to_run.back());
+          to_run.pop_back();
+          current = gen_node(-1, name);
+        }
+        if (current < 0) break;
+      }
+    }
+    switch (step(current)) {
+      case Step::kDone:
+        current = -1;
+        break;
+      case Step::kWait:
+        nodes_[current].in_waiting = true;
+        current = -1;
+        break;
+      case Step::kTask:
+        process(current);
+        if (stop_) break;
+        update_waiting(current);
+        break;
+    }
+  }
+}
+
+Executor::Executor(TaskGraph& graph, StateDb& db, const FileSystem& fs, Reporter& reporter,
+                   RunOptions options, StringFormatter* formatter)
+    : graph_(graph),
+      db_(db),
+      fs_(fs),
+      reporter_(reporter),
+      options_(options),
+      formatter_(formatter) {}
+
+int Executor::run(const std::vector<std::string>& selected) {
+  Impl impl(*this);
+  return impl.run(selected);
+}
+
+}  // namespace doit

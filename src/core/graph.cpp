@@ -1,0 +1,95 @@
+#include "doit/graph.h"
+
+#include <fnmatch.h>
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace doit {
+
+bool wildcard_match(std::string_view pattern, std::string_view name) {
+  const std::string p(pattern), n(name);
+  return fnmatch(p.c_str(), n.c_str(), 0) == 0;
+}
+
+static bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+TaskGraph::TaskGraph(std::vector<Task> tasks) : tasks_(std::move(tasks)) {
+  by_name_.reserve(tasks_.size());
+  for (int i = 0; i < size(); ++i) {
+    if (!by_name_.emplace(tasks_[i].name, i).second) {
+      throw GraphError("Task names must be unique. " + tasks_[i].name);
+    }
+  }
+  // Wildcard task_dep entries expand, at the end, to every matching task.
+  for (Task& task : tasks_) {
+    std::vector<std::string> plain, expanded;
+    bool any_pattern = false;
+    for (const std::string& dep : task.task_dep) {
+      if (dep.find('*') == std::string::npos) {
+        plain.push_back(dep);
+        continue;
+      }
+      any_pattern = true;
+      for (std::string& name : match(dep)) expanded.push_back(std::move(name));
+    }
+    if (any_pattern) {
+      plain.insert(plain.end(), expanded.begin(), expanded.end());
+      task.task_dep = std::move(plain);
+    }
+  }
+  for (const Task& task : tasks_) {
+    for (const std::string& dep : task.task_dep) {
+      if (!by_name_.contains(dep)) {
+        throw GraphError(fmt::format("{}. Task dependency '{}' does not exist.", task.name, dep));
+      }
+    }
+    for (const std::string& dep : task.setup) {
+      if (!by_name_.contains(dep)) {
+        throw GraphError(fmt::format("Task '{}': invalid setup task '{}'.", task.name, dep));
+      }
+    }
+  }
+  for (int i = 0; i < size(); ++i) {
+    for (const std::string& target : tasks_[i].targets) {
+      auto [it, inserted] = by_target_.emplace(target, i);
+      if (!inserted) {
+        throw GraphError(fmt::format(
+            "Two different tasks can't have a common target.'{}' is a target for {} and {}.",
+            target, tasks_[i].name, tasks_[it->second].name));
+      }
+    }
+  }
+  for (Task& task : tasks_) add_implicit_deps(task, task.file_dep);
+}
+
+int TaskGraph::find(std::string_view name) const {
+  auto it = by_name_.find(std::string(name));
+  return it == by_name_.end() ? kNotFound : it->second;
+}
+
+int TaskGraph::task_for_target(std::string_view path) const {
+  auto it = by_target_.find(std::string(path));
+  return it == by_target_.end() ? kNotFound : it->second;
+}
+
+std::vector<std::string> TaskGraph::match(std::string_view pattern) const {
+  std::vector<std::string> names;
+  for (const Task& task : tasks_) {
+    if (wildcard_match(pattern, task.name)) names.push_back(task.name);
+  }
+  return names;
+}
+
+void TaskGraph::add_implicit_deps(Task& task, const std::vector<std::string>& paths) const {
+  for (const std::string& path : paths) {
+    const int producer = task_for_target(path);
+    if (producer == kNotFound) continue;
+    const std::string& name = tasks_[producer].name;
+    if (!contains(task.task_dep, name)) task.task_dep.push_back(name);
+  }
+}
+
+}  // namespace doit

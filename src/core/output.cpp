@@ -1,0 +1,96 @@
+#include "doit/output.h"
+
+#include <unistd.h>
+#include <cerrno>
+
+namespace doit {
+
+Output::Output(int fd, bool owns) : fd_(fd), owns_(owns) {}
+
+Output::~Output() {
+  flush();
+  if (owns_) ::close(fd_);
+}
+
+void Output::write(std::string_view text) {
+  buffer_.append(text);
+  if (buffer_.size() >= kFlushThreshold) flush();
+}
+
+void Output::flush() {
+  size_t done = 0;
+  while (done < buffer_.size()) {
+    const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;  // EPIPE or a closed stream: drop what cannot be written
+    }
+    done += static_cast<size_t>(n);
+  }
+  buffer_.clear();
+}
+
+Output& Output::out() {
+  static Output instance(STDOUT_FILENO);
+  return instance;
+}
+
+Output& Output::err() {
+  static Output instance(STDERR_FILENO);
+  return instance;
+}
+
+void flush_console() {
+  Output::out().flush();
+  Output::err().flush();
+}
+
+std::string sanitize_utf8(std::string_view text) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  const size_t n = text.size();
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    }
+    if (len == 0) {
+      out += kReplacement;
+      ++i;
+      continue;
+    }
+    size_t j = 1;
+    for (; j < len && i + j < n; ++j) {
+      const unsigned char cc = static_cast<unsigned char>(text[i + j]);
+      const unsigned char min = (j == 1) ? lo : 0x80, max = (j == 1) ? hi : 0xBF;
+      if (cc < min || cc > max) break;
+    }
+    if (j == len) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out += kReplacement;  // one replacement per maximal invalid prefix
+      i += j;
+    }
+  }
+  return out;
+}
+
+}  // namespace doit

@@ -1,0 +1,19 @@
+#include "doit/task.h"
+
+#include "doit/text.h"
+
+namespace doit {
+
+std::string CmdAction::description() const {
+  if (source) return "Cmd: " + source->repr();
+  if (shell) return "Cmd: " + command;
+  return "Cmd: " + python_list_repr(argv);
+}
+
+std::string Action::description() const {
+  return is_cmd() ? cmd().description() : callable().description();
+}
+
+std::string Task::title() const { return title_fn ? title_fn->title(*this) : name; }
+
+}  // namespace doit

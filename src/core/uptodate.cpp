@@ -1,0 +1,152 @@
+#include "doit/uptodate.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <algorithm>
+#include <set>
+
+#include "doit/process.h"
+
+extern char** environ;
+
+namespace doit {
+namespace {
+
+std::string item_description(const UptodateItem& item) {
+  switch (item.kind) {
+    case UptodateItem::Kind::kTrue:
+      return "True (args=None, kwargs=None)";
+    case UptodateItem::Kind::kFalse:
+      return "False (args=None, kwargs=None)";
+    case UptodateItem::Kind::kNone:
+      return "None (args=None, kwargs=None)";
+    case UptodateItem::Kind::kShell:
+      return item.shell + " (args=[], kwargs={})";
+    case UptodateItem::Kind::kCallable:
+      return item.callable->repr();
+  }
+  return {};
+}
+
+/// Evaluates one item: true/false vote, or nullopt for "not computed".
+std::optional<bool> evaluate(const UptodateItem& item, const StatusInputs& in) {
+  switch (item.kind) {
+    case UptodateItem::Kind::kTrue:
+      return true;
+    case UptodateItem::Kind::kFalse:
+      return false;
+    case UptodateItem::Kind::kNone:
+      return std::nullopt;
+    case UptodateItem::Kind::kShell:
+      return in.shell_probe(item.shell);
+    case UptodateItem::Kind::kCallable: {
+      static const Json kNoValues = Json::object();
+      Json values = kNoValues;
+      if (in.record != nullptr) values = Json::parse(in.record->values_json);
+      return item.callable->evaluate(in.task, values);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Status check_status(const StatusInputs& in) {
+  const Task& task = in.task;
+  const bool stop_early = !in.explain;
+  Status st;
+
+  bool any_result = false;
+  for (const UptodateItem& item : task.uptodate) {
+    const std::optional<bool> vote = evaluate(item, in);
+    if (!vote) continue;
+    any_result = true;
+    if (!*vote) {
+      st.kind = Status::Kind::kRun;
+      st.uptodate_false.push_back(item_description(item));
+    }
+  }
+  if (stop_early && st.kind == Status::Kind::kRun) return st;
+
+  if (task.file_dep.empty() && !any_result) {
+    st.kind = Status::Kind::kRun;
+    st.no_dependencies = true;
+    if (stop_early) return st;
+  }
+
+  for (const std::string& target : task.targets) {
+    if (!in.fs.stat(target).exists) {
+      st.kind = Status::Kind::kRun;
+      st.changed = task.file_dep;
+      st.missing_targets.push_back(target);
+      if (stop_early) return st;
+    }
+  }
+
+  const TaskRecord* record = in.record;
+  const std::string_view current_checker = checker_name(in.checker);
+  if (record != nullptr && !record->checker.empty() && record->checker != current_checker) {
+    st.kind = Status::Kind::kRun;
+    st.changed = task.file_dep;
+    st.checker_changed_from = record->checker;
+    if (stop_early) return st;
+    record = nullptr;  // the stored signatures no longer count
+  }
+
+  if (record != nullptr && !record->deps.empty()) {
+    std::set<std::string> previous, current(task.file_dep.begin(), task.file_dep.end());
+    for (const auto& [path, sig] : record->deps) previous.insert(path);
+    if (previous != current) {
+      st.kind = Status::Kind::kRun;
+      std::set_difference(current.begin(), current.end(), previous.begin(), previous.end(),
+                          std::back_inserter(st.added_files));
+      std::set_difference(previous.begin(), previous.end(), current.begin(), current.end(),
+                          std::back_inserter(st.removed_files));
+    }
+  }
+
+  std::vector<std::string> changed;
+  for (const std::string& dep : task.file_dep) {
+    const FileStat now = in.fs.stat(dep);
+    if (!now.exists) {
+      st.kind = Status::Kind::kError;
+      st.error = "Dependent file '" + dep + "' does not exist.";
+      st.missing_files.push_back(dep);
+      if (stop_early) return st;
+      continue;
+    }
+    const FileSignature* stored = record ? record->find_dep(dep) : nullptr;
+    if (stored == nullptr || is_modified(in.checker, in.fs, dep, now, *stored)) {
+      changed.push_back(dep);
+    }
+  }
+  st.changed = changed;
+  if (!changed.empty()) {
+    st.kind = Status::Kind::kRun;
+    st.changed_files = std::move(changed);
+  }
+  return st;
+}
+
+bool shell_command_succeeds(const std::string& command) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  const std::vector<std::string> argv = shell_argv(command);
+  std::vector<char*> cargv;
+  for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return false;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+}  // namespace doit

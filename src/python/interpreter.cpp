@@ -1,0 +1,96 @@
+#include "python/interpreter.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <pybind11/embed.h>
+
+#include "python/embedded_package.h"
+
+namespace py = pybind11;
+
+namespace doit::python {
+namespace {
+
+// Serves the embedded package's modules from memory, ahead of sys.path, so
+// an installed pydoit never shadows it.
+constexpr const char* kFinderSource = R"PY(
+import sys
+
+class _EmbeddedDoitFinder:
+    """Imports the doit package compiled into the doit-cpp binary."""
+
+    def __init__(self, modules):
+        self._modules = modules
+
+    def find_spec(self, name, path=None, target=None):
+        entry = self._modules.get(name)
+        if entry is None:
+            return None
+        import importlib.util
+        source, is_package = entry
+        origin = '<doit-cpp>/' + name.replace('.', '/') + ('/__init__.py' if is_package else '.py')
+        spec = importlib.util.spec_from_loader(name, self, origin=origin, is_package=is_package)
+        spec.has_location = False
+        return spec
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        source, _ = self._modules[module.__name__]
+        exec(compile(source, module.__spec__.origin, 'exec'), module.__dict__)
+
+    def get_source(self, name):
+        entry = self._modules.get(name)
+        return entry[0] if entry else None
+
+for _name in [n for n in sys.modules if n == 'doit' or n.startswith('doit.')]:
+    del sys.modules[_name]
+sys.meta_path.insert(0, _EmbeddedDoitFinder(_modules))
+)PY";
+
+std::string interpreter_path() {
+  // An active virtualenv wins, as it would for `python3` on the user's PATH.
+  if (const char* venv = std::getenv("VIRTUAL_ENV"); venv != nullptr && *venv != '\0') {
+    for (const char* name : {"bin/python3", "bin/python"}) {
+      std::filesystem::path candidate = std::filesystem::path(venv) / name;
+      std::error_code ec;
+      if (std::filesystem::exists(candidate, ec)) return candidate.string();
+    }
+  }
+  return DOIT_PYTHON_EXECUTABLE;
+}
+
+void check(PyStatus status) {
+  if (PyStatus_Exception(status)) Py_ExitStatusException(status);
+}
+
+}  // namespace
+
+const char* configured_python() { return DOIT_PYTHON_EXECUTABLE; }
+
+Interpreter::Interpreter(const std::vector<std::string>& argv) {
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  config.parse_argv = 0;
+  config.install_signal_handlers = 1;
+  const std::string program = interpreter_path();
+  check(PyConfig_SetBytesString(&config, &config.program_name, program.c_str()));
+  std::vector<const char*> cargv;
+  for (const std::string& a : argv) cargv.push_back(a.c_str());
+  py::initialize_interpreter(&config, static_cast<int>(cargv.size()), cargv.data(),
+                             /*add_program_dir_to_path=*/false);
+
+  py::dict modules;
+  for (const EmbeddedModule& m : embedded_modules()) {
+    modules[py::str(m.name)] = py::make_tuple(py::str(m.source), py::bool_(m.is_package));
+  }
+  py::dict globals;
+  globals["__builtins__"] = py::module_::import("builtins");
+  globals["_modules"] = modules;
+  py::exec(kFinderSource, globals);
+}
+
+Interpreter::~Interpreter() { py::finalize_interpreter(); }
+
+}  // namespace doit::python

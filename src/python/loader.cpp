@@ -1,0 +1,394 @@
+#include "python/loader.h"
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <unordered_set>
+
+#include "doit/output.h"
+#include "python/adapters.h"
+
+namespace doit::python {
+namespace {
+
+// The task keys pydoit accepts (0.37), in the order their types are checked.
+constexpr const char* kTaskKeys[] = {
+    "actions", "file_dep", "task_dep", "uptodate", "calc_dep", "targets", "setup",
+    "clean",   "teardown", "doc",      "params",   "pos_arg",  "verbosity", "getargs",
+    "title",   "watch",    "io",       "meta",     "basename", "name"};
+
+std::string py_repr(py::handle h) { return py::repr(h).cast<std::string>(); }
+std::string type_repr(py::handle h) { return py_repr(py::type::of(h)); }
+
+/// pydoit's "attribute 'x' must be {...} got:..." message.
+[[noreturn]] void bad_type(const std::string& task, const char* key, const char* accepted,
+                           py::handle value) {
+  throw DodoError(fmt::format("Task '{}' attribute '{}' must be {{{}}} got:{} {}", task, key,
+                              accepted, py_repr(value), type_repr(value)));
+}
+
+
+bool is_sequence(py::handle v) { return PyList_Check(v.ptr()) || PyTuple_Check(v.ptr()); }
+
+/// A str or a pathlib path as text; false for anything else.
+bool path_text(py::handle item, std::string* out) {
+  if (PyUnicode_Check(item.ptr())) {
+    *out = item.cast<std::string>();
+    return true;
+  }
+  static auto* pure_path = new py::object(py::module_::import("pathlib").attr("PurePath"));
+  if (py::isinstance(item, *pure_path)) {
+    *out = py::str(item).cast<std::string>();
+    return true;
+  }
+  return false;
+}
+
+class TaskConverter {
+ public:
+  TaskConverter()
+      : action_module_(py::module_::import("doit.action")),
+        tools_module_(py::module_::import("doit.tools")),
+        cmd_action_(action_module_.attr("CmdAction")),
+        long_running_(tools_module_.attr("LongRunning")),
+        interactive_(tools_module_.attr("Interactive")) {}
+
+  Task convert(py::dict d) {
+    Task task;
+    task.name = d["name"].cast<std::string>();
+    if (!d.contains("actions")) {
+      throw DodoError(fmt::format("Task {} must contain 'actions' field. {}", task.name,
+                                  py_repr(user_view(d))));
+    }
+    for (auto item : d) {
+      const std::string key = py::str(item.first).cast<std::string>();
+      if (key.starts_with("_")) continue;  // added by doit._loader
+      if (!valid_keys_.contains(key)) {
+        throw DodoError(fmt::format("Task {} contains invalid field: '{}'", task.name, key));
+      }
+    }
+    for (const char* key : kTaskKeys) {
+      if (!d.contains(key)) continue;
+      convert_key(task, key, d[key]);
+    }
+    task.subtask_of = d.contains("_subtask_of") && !d["_subtask_of"].is_none()
+                          ? d["_subtask_of"].cast<std::string>()
+                          : std::string();
+    task.is_group = d.contains("_is_group") && d["_is_group"].cast<bool>();
+    task.extension = std::make_shared<PyTaskExtension>(d);
+    return task;
+  }
+
+ private:
+  /// The dict as the user wrote it (plus name and doc), for messages.
+  static py::dict user_view(py::dict d) {
+    py::dict view;
+    for (auto item : d) {
+      if (!py::str(item.first).cast<std::string>().starts_with("_")) view[item.first] = item.second;
+    }
+    if (!view.contains("doc")) view["doc"] = py::none();
+    return view;
+  }
+
+  std::vector<std::string> strings(const Task& task, const char* key, py::handle v) {
+    if (!is_sequence(v)) bad_type(task.name, key, "list, tuple", v);
+    std::vector<std::string> out;
+    for (py::handle item : v) out.push_back(py::str(item).cast<std::string>());
+    return out;
+  }
+
+  std::vector<std::string> paths(const Task& task, const char* key, const char* what,
+                                 py::handle v, bool dedup) {
+    if (!is_sequence(v)) bad_type(task.name, key, "list, tuple", v);
+    std::vector<std::string> out;
+    std::unordered_set<std::string> seen;
+    for (py::handle item : v) {
+      std::string text;
+      if (!path_text(item, &text)) {
+        throw DodoError(fmt::format("{}. {} must be a str or Path from pathlib. Got {} ({})",
+                                    task.name, what, py_repr(item), type_repr(item)));
+      }
+      if (dedup && !seen.insert(text).second) continue;
+      out.push_back(std::move(text));
+    }
+    return out;
+  }
+
+  std::vector<Action> actions(const Task& task, py::handle v) {
+    std::vector<Action> out;
+    for (py::handle item : v) out.push_back(action(task, py::reinterpret_borrow<py::object>(item)));
+    return out;
+  }
+
+  Action action(const Task& task, py::object item) {
+    if (PyUnicode_Check(item.ptr())) {
+      CmdAction cmd;
+      cmd.command = item.cast<std::string>();
+      return Action{std::move(cmd)};
+    }
+    if (PyList_Check(item.ptr())) {
+      CmdAction cmd;
+      cmd.shell = false;
+      for (py::handle part : item) {
+        std::string text;
+        if (!path_text(part, &text)) {
+          throw DodoError(fmt::format(
+              "{}. CmdAction element must be a str or Path from pathlib. Got {} ({})", task.name,
+              py_repr(part), type_repr(part)));
+        }
+        cmd.argv.push_back(std::move(text));
+      }
+      return Action{std::move(cmd)};
+    }
+    if (py::isinstance(item, cmd_action_) && runs_like_cmd_action(item)) {
+      return Action{cmd_action(item)};
+    }
+    return Action{std::shared_ptr<CallableAction>(std::make_shared<PyCallableAction>(item))};
+  }
+
+  /// A CmdAction (or LongRunning/Interactive) whose execute() is not overridden.
+  bool runs_like_cmd_action(py::handle item) const {
+    py::object cls = py::type::of(item);
+    if (py::isinstance(item, long_running_) || py::isinstance(item, interactive_)) return true;
+    return cls.attr("execute").is(cmd_action_.attr("execute"));
+  }
+
+  CmdAction cmd_action(py::object item) {
+    CmdAction cmd;
+    py::object a = item.attr("_action");
+    cmd.shell = py::bool_(item.attr("shell")).cast<bool>();
+    if (PyUnicode_Check(a.ptr())) {
+      cmd.command = a.cast<std::string>();
+    } else if (PyList_Check(a.ptr()) || PyTuple_Check(a.ptr())) {
+      std::vector<std::string> argv;
+      for (py::handle part : a) argv.push_back(py::str(part).cast<std::string>());
+      if (cmd.shell) {
+        // Popen(list, shell=True): the first item is the script, the rest its $0...
+        cmd.argv = {"/bin/sh", "-c"};
+        cmd.argv.insert(cmd.argv.end(), argv.begin(), argv.end());
+        cmd.shell = false;
+      } else {
+        cmd.argv = std::move(argv);
+      }
+    } else {
+      cmd.source = std::make_shared<PyCommandSource>(item);
+    }
+    if (!item.attr("save_out").is_none()) cmd.save_out = py::str(item.attr("save_out"));
+    if (py::isinstance(item, long_running_)) {
+      cmd.inherit_output = true;
+      cmd.ignore_status = true;
+    } else if (py::isinstance(item, interactive_)) {
+      cmd.inherit_output = true;
+      cmd.interactive = true;
+    }
+    py::dict pkwargs = item.attr("pkwargs");
+    if (pkwargs.contains("cwd") && !pkwargs["cwd"].is_none()) {
+      cmd.cwd = py::str(pkwargs["cwd"]).cast<std::string>();
+    }
+    if (pkwargs.contains("env") && !pkwargs["env"].is_none()) {
+      std::vector<std::string> env;
+      for (auto kv : py::dict(pkwargs["env"])) {
+        env.push_back(py::str(kv.first).cast<std::string>() + "=" +
+                      py::str(kv.second).cast<std::string>());
+      }
+      cmd.env = std::move(env);
+    }
+    return cmd;
+  }
+
+  UptodateItem uptodate_item(const Task& task, py::handle item) {
+    UptodateItem u;
+    if (item.is_none()) {
+      u.kind = UptodateItem::Kind::kNone;
+    } else if (PyBool_Check(item.ptr())) {
+      u.kind = item.cast<bool>() ? UptodateItem::Kind::kTrue : UptodateItem::Kind::kFalse;
+    } else if (PyUnicode_Check(item.ptr())) {
+      u.kind = UptodateItem::Kind::kShell;
+      u.shell = item.cast<std::string>();
+    } else if (PyCallable_Check(item.ptr()) ||
+               (PyTuple_Check(item.ptr()) && py::len(item) >= 1 &&
+                PyCallable_Check(py::tuple(py::reinterpret_borrow<py::object>(item))[0].ptr()))) {
+      u.kind = UptodateItem::Kind::kCallable;
+      std::string text;
+      if (PyTuple_Check(item.ptr())) {
+        py::tuple t = py::reinterpret_borrow<py::tuple>(item);
+        text = fmt::format("{} (args={}, kwargs={})", py_repr(t[0]),
+                           t.size() > 1 ? py_repr(t[1]) : "[]", t.size() > 2 ? py_repr(t[2]) : "{}");
+      } else {
+        text = py_repr(item) + " (args=[], kwargs={})";
+      }
+      py::object callable = py::reinterpret_borrow<py::object>(item);
+      u.callable = std::make_shared<PyUptodate>(callable, text);
+    } else {
+      throw DodoError(fmt::format(
+          "{}. task invalid 'uptodate' item '{}'. Must be bool, None, str, callable or tuple "
+          "(callable, args, kwargs).",
+          task.name, py::str(item).cast<std::string>()));
+    }
+    return u;
+  }
+
+  void convert_key(Task& task, const std::string& key, py::handle v) {
+    if (key == "actions") {
+      if (v.is_none()) {
+        task.has_action_list = false;
+        return;
+      }
+      if (!is_sequence(v)) bad_type(task.name, "actions", "list, tuple, None", v);
+      task.actions = actions(task, v);
+    } else if (key == "file_dep") {
+      task.file_dep = paths(task, "file_dep", "file_dep", v, true);
+    } else if (key == "targets") {
+      task.targets = paths(task, "targets", "target", v, false);
+    } else if (key == "task_dep") {
+      task.task_dep = strings(task, "task_dep", v);
+    } else if (key == "setup") {
+      task.setup = strings(task, "setup", v);
+    } else if (key == "calc_dep") {
+      task.calc_dep = strings(task, "calc_dep", v);
+    } else if (key == "uptodate") {
+      if (!is_sequence(v)) bad_type(task.name, "uptodate", "list, tuple", v);
+      for (py::handle item : v) task.uptodate.push_back(uptodate_item(task, item));
+    } else if (key == "teardown") {
+      if (!is_sequence(v)) bad_type(task.name, "teardown", "list, tuple", v);
+      task.teardown = actions(task, v);
+    } else if (key == "clean") {
+      if (PyBool_Check(v.ptr()) && v.cast<bool>()) {
+        task.clean_targets = true;
+      } else if (is_sequence(v)) {
+        task.clean = actions(task, v);
+      } else {
+        bad_type(task.name, "clean", "list, tuple, True", v);
+      }
+    } else if (key == "doc") {
+      if (v.is_none()) return;
+      if (!PyUnicode_Check(v.ptr())) bad_type(task.name, "doc", "str, None", v);
+      task.doc = v.cast<std::string>();
+    } else if (key == "params") {
+      if (!is_sequence(v)) bad_type(task.name, "params", "list, tuple", v);
+    } else if (key == "pos_arg") {
+      if (!v.is_none() && !PyUnicode_Check(v.ptr())) bad_type(task.name, "pos_arg", "str, None", v);
+    } else if (key == "verbosity") {
+      if (v.is_none()) return;
+      if (PyLong_Check(v.ptr())) {
+        const long n = v.cast<long>();
+        if (n >= 0 && n <= 2) {
+          task.verbosity = static_cast<int>(n);
+          return;
+        }
+      }
+      bad_type(task.name, "verbosity", "None, 0, 1, 2", v);
+    } else if (key == "getargs") {
+      if (!PyDict_Check(v.ptr())) bad_type(task.name, "getargs", "dict", v);
+    } else if (key == "title") {
+      if (v.is_none()) return;
+      if (!PyCallable_Check(v.ptr())) bad_type(task.name, "title", "function, None", v);
+      task.title_fn = std::make_shared<PyTitle>(py::reinterpret_borrow<py::object>(v));
+    } else if (key == "watch") {
+      task.watch = paths(task, "watch", "watch", v, false);
+    } else if (key == "io") {
+      if (v.is_none()) return;
+      if (!PyDict_Check(v.ptr())) bad_type(task.name, "io", "dict, None", v);
+      py::dict io = py::reinterpret_borrow<py::dict>(v);
+      if (io.contains("capture")) task.capture = py::bool_(io["capture"]).cast<bool>();
+    } else if (key == "meta") {
+      if (!v.is_none() && !PyDict_Check(v.ptr())) bad_type(task.name, "meta", "dict, None", v);
+    } else if (key == "basename") {
+      if (!PyUnicode_Check(v.ptr())) bad_type(task.name, "basename", "str", v);
+    }
+  }
+
+  py::module_ action_module_, tools_module_;
+  py::object cmd_action_, long_running_, interactive_;
+  std::unordered_set<std::string> valid_keys_{std::begin(kTaskKeys), std::end(kTaskKeys)};
+};
+
+ConfigValue config_value(py::handle v) {
+  ConfigValue cv;
+  if (v.is_none()) {
+  } else if (PyBool_Check(v.ptr())) {
+    cv.value = v.cast<bool>();
+  } else if (PyLong_Check(v.ptr())) {
+    cv.value = v.cast<long long>();
+  } else if (PyFloat_Check(v.ptr())) {
+    cv.value = v.cast<double>();
+  } else if (PyUnicode_Check(v.ptr())) {
+    cv.value = v.cast<std::string>();
+  } else if (is_sequence(v)) {
+    std::vector<std::string> items;
+    for (py::handle item : v) items.push_back(py::str(item).cast<std::string>());
+    cv.value = std::move(items);
+  } else {
+    cv.value = py_repr(v);
+    cv.is_object = true;
+  }
+  return cv;
+}
+
+bool is_user_error(const py::error_already_set& e) {
+  py::module_ exceptions = py::module_::import("doit.exceptions");
+  return e.matches(exceptions.attr("InvalidTask")) ||
+         e.matches(exceptions.attr("InvalidDodoFile")) ||
+         e.matches(exceptions.attr("InvalidCommand"));
+}
+
+}  // namespace
+
+LoadedDodo load_dodo(const std::string& dodo_path, const std::string& command) {
+  namespace fs = std::filesystem;
+  const fs::path path = fs::absolute(dodo_path);
+  py::module_ sys = py::module_::import("sys");
+  sys.attr("path").attr("insert")(0, path.parent_path().string());
+  py::module_::import("doit._vars").attr("LOADING") = true;
+
+  py::object module;
+  flush_console();
+  try {
+    py::module_ util = py::module_::import("importlib.util");
+    const std::string name = path.stem().string();
+    py::object spec = util.attr("spec_from_file_location")(name, path.string());
+    module = util.attr("module_from_spec")(spec);
+    sys.attr("modules")[py::str(name)] = module;
+    spec.attr("loader").attr("exec_module")(module);
+  } catch (py::error_already_set& e) {
+    if (is_user_error(e)) throw DodoError(py::str(e.value()).cast<std::string>());
+    throw PythonTraceback(format_traceback(e));
+  }
+
+  LoadedDodo loaded;
+  py::list task_dicts;
+  try {
+    py::tuple result = py::module_::import("doit._loader")
+                           .attr("load")(module.attr("__dict__"), command);
+    for (auto kv : py::dict(result[0])) {
+      loaded.config[py::str(kv.first).cast<std::string>()] = config_value(kv.second);
+    }
+    task_dicts = result[1];
+  } catch (py::error_already_set& e) {
+    if (is_user_error(e)) throw DodoError(py::str(e.value()).cast<std::string>());
+    throw PythonTraceback(format_traceback(e));
+  }
+  py::module_::import("doit._vars").attr("LOADING") = false;
+
+  TaskConverter converter;
+  loaded.tasks.reserve(task_dicts.size());
+  try {
+    for (py::handle d : task_dicts) {
+      loaded.tasks.push_back(converter.convert(py::reinterpret_borrow<py::dict>(d)));
+    }
+  } catch (py::error_already_set& e) {
+    if (is_user_error(e)) throw DodoError(py::str(e.value()).cast<std::string>());
+    throw PythonTraceback(format_traceback(e));
+  }
+  return loaded;
+}
+
+void set_command_line_vars(const std::vector<std::pair<std::string, std::string>>& vars,
+                           const std::string& initial_workdir) {
+  py::module_ v = py::module_::import("doit._vars");
+  py::dict d;
+  for (const auto& [k, val] : vars) d[py::str(k)] = py::str(val);
+  v.attr("set_vars")(d);
+  v.attr("set_initial_workdir")(initial_workdir);
+}
+
+}  // namespace doit::python

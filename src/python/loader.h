@@ -1,0 +1,45 @@
+// Loads a dodo file: imports it in the embedded interpreter, runs its task
+// creators (doit._loader) and converts every task dict into a core Task in
+// one pass, validating keys and types with pydoit's messages.
+#pragma once
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "doit/task.h"
+
+namespace doit::python {
+
+/// A mistake in the dodo file; printed as "ERROR: <message>", exit 3.
+class DodoError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A DOIT_CONFIG value as C++ sees it. Lists hold the str() of each item;
+/// other objects (e.g. a reporter class) are kept as their repr in `object`.
+struct ConfigValue {
+  std::variant<std::monostate, bool, long long, double, std::string, std::vector<std::string>> value;
+  bool is_object = false;
+};
+using ConfigMap = std::map<std::string, ConfigValue>;
+
+struct LoadedDodo {
+  std::vector<Task> tasks;
+  ConfigMap config;
+};
+
+/// Imports `dodo_path` (its folder first on sys.path) and creates the tasks
+/// for `command`. Throws DodoError, or PythonTraceback for an exception in
+/// the user's code.
+LoadedDodo load_dodo(const std::string& dodo_path, const std::string& command);
+
+/// Reads only DOIT_CONFIG after load_dodo (already part of LoadedDodo).
+/// Sets doit.get_var() values and the initial working directory for dodo code.
+void set_command_line_vars(const std::vector<std::pair<std::string, std::string>>& vars,
+                           const std::string& initial_workdir);
+
+}  // namespace doit::python

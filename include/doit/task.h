@@ -70,6 +70,9 @@ class CallableAction {
   virtual ActionOutcome run(const ActionEnv& env) = 0;
   /// "Python: function f"
   virtual std::string description() const = 0;
+  /// Checks the definition before the task is announced. Throws
+  /// ActionDefinitionError.
+  virtual void validate() {}
 };
 
 /// A command computed at run time (CmdAction given a callable).
@@ -160,6 +163,67 @@ class TitleFunction {
 class TaskExtension {
  public:
   virtual ~TaskExtension() = default;
+  /// Values the task's uptodate helpers want saved after a success
+  /// (run_once, config_changed...), merged into its values.
+  virtual std::optional<Json> extra_values(const Task&) { return std::nullopt; }
+};
+
+/// A task option's value held by the embedding (e.g. a Python object).
+class NativeValue {
+ public:
+  virtual ~NativeValue() = default;
+  /// What str() of the value gives (used in command strings).
+  virtual std::string str() const = 0;
+};
+
+/// The value of a task option: a param (native), a getargs value (JSON
+/// from the state database) or the positional words (pos_arg).
+struct OptionValue {
+  std::shared_ptr<NativeValue> native;
+  std::optional<Json> json;
+  /// Overrides the text (pos_arg: words joined by spaces, '' if none).
+  std::optional<std::string> text_override;
+  /// The text `%(name)s` expands to.
+  std::string text() const;
+};
+
+/// Converts command-line text into a param's value (the param's `type`).
+class ParamConverter {
+ public:
+  virtual ~ParamConverter() = default;
+  /// The `default` as given (not converted).
+  virtual OptionValue default_value() = 0;
+  virtual OptionValue from_bool(bool value) = 0;
+  virtual OptionValue from_list(const std::vector<std::string>& items) = 0;
+  /// Calls the type on `text`; throws std::invalid_argument with the user
+  /// message ("Error parsing parameter 'x' <class 'int'>.\n...").
+  virtual OptionValue from_text(const std::string& text) = 0;
+};
+
+/// One entry of a task's `params`: a command-line option of the task.
+struct ParamDef {
+  enum class Kind { kBool, kList, kOther };
+  std::string name;
+  char short_name = 0;
+  std::string long_name;
+  Kind kind = Kind::kOther;
+  std::string type_name;  ///< e.g. "<class 'int'>"
+  std::vector<std::string> choices;
+  std::string help;
+  std::string inverse;
+  std::string env_var;
+  std::string metavar = "ARG";
+  std::string section;
+  std::string default_text;  ///< str() of the default, for help
+  std::shared_ptr<ParamConverter> converter;
+};
+
+/// One `getargs` entry: option `arg` receives value `key` (all values when
+/// unset) of task `task`.
+struct GetArg {
+  std::string arg;
+  std::string task;
+  std::optional<std::string> key;
 };
 
 struct Task {
@@ -186,7 +250,17 @@ struct Task {
   std::string subtask_of;
   /// A group task (generator base, or `name: None`).
   bool is_group = false;
+  std::vector<ParamDef> params;
+  /// Name of the param receiving the positional words, "" if none.
+  std::string pos_arg;
+  std::vector<GetArg> getargs;
+  /// Option values: params (defaults or the command line), then pos_arg;
+  /// getargs values are added when the task is about to run.
+  std::vector<std::pair<std::string, OptionValue>> options;
   std::shared_ptr<TaskExtension> extension;
+
+  /// The option named `name`, or nullptr.
+  const OptionValue* option(std::string_view name) const;
 
   bool is_private() const { return !name.empty() && name[0] == '_'; }
   /// The text shown in `.  `/`-- `/`!! ` lines.

@@ -24,6 +24,7 @@ struct Status {
   bool no_dependencies = false;
   std::vector<std::string> uptodate_false;  ///< descriptions of false items
   std::string checker_changed_from;        ///< stored checker name if it differs
+  std::string checker_changed_to;          ///< the current checker's name then
   std::vector<std::string> missing_targets;
   std::vector<std::string> changed_files;
   std::vector<std::string> missing_files;

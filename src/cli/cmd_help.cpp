@@ -102,6 +102,7 @@ std::string command_help(const std::string& bin, const Command& cmd) {
         if (d.section != section) continue;
         out += "      " + flags_text(d) + "\n";
         std::string help = d.help;
+        if (!d.default_text.empty()) help += " [default: " + d.default_text + "]";
         if (!d.choices.empty()) help += " choices: " + join(d.choices, ", ");
         help += " (config: " + d.name + (d.env_var.empty() ? "" : ", environ: " + d.env_var) + ")";
         out += wrap(help, 12, kWidth);
@@ -112,6 +113,36 @@ std::string command_help(const std::string& bin, const Command& cmd) {
     }
   }
   if (!cmd.description.empty()) out += "\n\nDESCRIPTION\n" + wrap(cmd.description, 4, kWidth);
+  return out;
+}
+
+/// `doit help TASK`: the doc line, then one line per param with a flag.
+std::string task_help(const Task& task) {
+  constexpr size_t kFlagColumn = 24;
+  std::string out = task.name + "  " + task.doc + "\n";
+  for (const ParamDef& p : task.params) {
+    if (!p.short_name && p.long_name.empty()) continue;
+    OptionDef d;
+    d.short_name = p.short_name;
+    d.long_name = p.long_name;
+    d.type = p.kind == ParamDef::Kind::kBool ? OptType::kBool : OptType::kString;
+    d.metavar = p.metavar;
+    std::string flags = flags_text(d);
+    if (flags.size() < kFlagColumn) flags.append(kFlagColumn - flags.size(), ' ');
+    std::string choices;
+    if (!p.choices.empty()) choices = "choices: " + join(p.choices, ", ");
+    std::string help = p.help;
+    if (const size_t pos = help.find("%(default)s"); pos != std::string::npos) {
+      help.replace(pos, 11, p.default_text);
+    }
+    out += "  " + flags + "  " + help + " " + choices + " (config: " + p.name +
+           (p.env_var.empty() ? "" : ", environ: " + p.env_var) + ")\n";
+    if (!p.inverse.empty()) {
+      std::string inv = "--" + p.inverse;
+      if (inv.size() < kFlagColumn) inv.append(kFlagColumn - inv.size(), ' ');
+      out += "  " + inv + "  opposite of --" + p.long_name + "\n";
+    }
+  }
   return out;
 }
 
@@ -155,7 +186,7 @@ int execute_help(const Invocation& inv, const Parsed& parsed) {
     const int t = session.graph->find(topic);
     if (t != TaskGraph::kNotFound) {
       const Task& task = session.graph->task(t);
-      out.write(task.name + "  " + task.doc + "\n");
+      out.write(task_help(task));
       return 0;
     }
   } catch (const UserError&) {

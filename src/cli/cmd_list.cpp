@@ -12,6 +12,13 @@ namespace {
 
 constexpr size_t kNamePadding = 3;
 
+/// Length in code points, as Python's str.format pads.
+size_t text_width(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 char status_letter(const Task& task, const StateDb& db, Checker checker, const FileSystem& fs) {
   const TaskRecord* record = db.find(task.name);
   if (record != nullptr && record->ignored) return 'I';
@@ -57,7 +64,8 @@ std::string apply_template(const std::string& tmpl, const std::string& name,
       }
       if (!spec.empty() && spec[0] == '<') {
         const size_t width = static_cast<size_t>(std::stoul(spec.substr(1)));
-        if (value.size() < width) value.append(width - value.size(), ' ');
+        const size_t have = text_width(value);
+        if (have < width) value.append(width - have, ' ');
       }
       out += value;
       i = close;
@@ -115,7 +123,7 @@ int execute_list(const Invocation& inv, const Parsed& parsed) {
   std::string tmpl = opt.get_string("template");
   if (tmpl.empty()) {
     size_t width = 0;
-    for (const Task* t : tasks) width = std::max(width, t->name.size());
+    for (const Task* t : tasks) width = std::max(width, text_width(t->name));
     tmpl = fmt::format("{{name:<{}}}", width + kNamePadding);
     if (!opt.get_bool("quiet")) tmpl += "{doc}";
     if (show_status) tmpl = "{status} " + tmpl;

@@ -8,15 +8,90 @@
 #include "cli/dodo_session.h"
 #include "doit/executor.h"
 #include "doit/output.h"
+#include "doit/text.h"
 #include "python/adapters.h"
 
 namespace doit::cli {
 namespace {
 
+/// A task's params as command-line options.
+std::vector<OptionDef> param_options(const Task& task) {
+  std::vector<OptionDef> defs;
+  for (const ParamDef& p : task.params) {
+    OptionDef d;
+    d.name = p.name;
+    d.short_name = p.short_name;
+    d.long_name = p.long_name;
+    d.type = p.kind == ParamDef::Kind::kBool   ? OptType::kBool
+             : p.kind == ParamDef::Kind::kList ? OptType::kList
+                                               : OptType::kString;
+    d.inverse = p.inverse;
+    d.choices = p.choices;
+    d.help = p.help;
+    d.env_var = p.env_var;
+    d.metavar = p.metavar;
+    d.section = p.section;
+    defs.push_back(std::move(d));
+  }
+  return defs;
+}
+
+void set_option(Task& task, const std::string& name, OptionValue value) {
+  for (auto& [n, v] : task.options) {
+    if (n == name) {
+      v = std::move(value);
+      return;
+    }
+  }
+  task.options.emplace_back(name, std::move(value));
+}
+
+/// Parses the words after a task's name as its options (SPEC §10.1);
+/// returns how many words were consumed.
+size_t apply_task_options(Task& task, const std::vector<std::string>& words) {
+  const std::vector<OptionDef> defs = param_options(task);
+  Parsed parsed;
+  try {
+    parsed = parse_options(defs, words);
+  } catch (const OptionError& e) {
+    throw UserError(parse_error_message("Task", defs, e));
+  } catch (const ValueError& e) {
+    throw UserError(e.what());
+  }
+  for (ParamDef& p : task.params) {
+    auto it = parsed.values.find(p.name);
+    try {
+      if (it == parsed.values.end()) {
+        const char* env = p.env_var.empty() ? nullptr : std::getenv(p.env_var.c_str());
+        if (env == nullptr) continue;
+        set_option(task, p.name,
+                   p.kind == ParamDef::Kind::kList ? p.converter->from_list({env})
+                                                   : p.converter->from_text(env));
+      } else if (const bool* b = std::get_if<bool>(&it->second)) {
+        set_option(task, p.name, p.converter->from_bool(*b));
+      } else if (const auto* l = std::get_if<std::vector<std::string>>(&it->second)) {
+        set_option(task, p.name, p.converter->from_list(*l));
+      } else {
+        set_option(task, p.name, p.converter->from_text(std::get<std::string>(it->second)));
+      }
+    } catch (const std::invalid_argument& e) {
+      throw UserError(e.what());
+    }
+  }
+  if (!task.pos_arg.empty()) {
+    std::vector<Json> items;
+    for (const std::string& w : parsed.rest) items.push_back(Json::string(w));
+    set_option(task, task.pos_arg,
+               OptionValue{nullptr, Json::array(std::move(items)), join(parsed.rest, " ")});
+    return words.size();
+  }
+  return words.size() - parsed.rest.size();
+}
+
 /// Resolves command-line words (or default_tasks) into task names.
-std::vector<std::string> select_tasks(const Invocation& inv, const DodoSession& session,
+std::vector<std::string> select_tasks(const Invocation& inv, DodoSession& session,
                                       const std::vector<std::string>& words, bool from_defaults) {
-  const TaskGraph& graph = *session.graph;
+  TaskGraph& graph = *session.graph;
   std::vector<std::string> selected;
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& word = words[i];
@@ -28,14 +103,8 @@ std::vector<std::string> select_tasks(const Invocation& inv, const DodoSession& 
     if (t != TaskGraph::kNotFound) {
       selected.push_back(word);
       if (from_defaults) continue;
-      // The words after a task are its options; it declares none yet, so an
-      // option word is an error, and pos_arg takes the rest of the line.
-      std::vector<std::string> rest(words.begin() + static_cast<long>(i) + 1, words.end());
-      try {
-        (void)parse_options({}, rest);
-      } catch (const OptionError& e) {
-        throw UserError(parse_error_message("Task", {}, e));
-      }
+      const std::vector<std::string> rest(words.begin() + static_cast<long>(i) + 1, words.end());
+      i += apply_task_options(graph.task(t), rest);
       continue;
     }
     const int producer = graph.task_for_target(word);
@@ -143,6 +212,7 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   python::PyFormatter formatter;
   set_interrupt_hook(python::interrupt_python);
   install_interrupt_handlers();
+  python::set_state_for_python(db.get(), session.graph.get());
   Executor executor(*session.graph, *db, fs, *reporter, ro, &formatter);
   int result = 0;
   try {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/options.h"
+#include "doit/graph.h"
 
 namespace doit::cli {
 
@@ -55,6 +56,11 @@ std::vector<OptionDef> dodo_options();
 /// All options of `cmd`: its own, then dodo_options() when it loads tasks.
 std::vector<OptionDef> all_options(const Command& cmd);
 
+/// The task named `name`; throws UserError "'x' is not a task.".
+const Task& require_task(const TaskGraph& graph, const std::string& name);
+/// `task` followed by its direct sub-tasks.
+std::vector<const Task*> with_subtasks(const TaskGraph& graph, const Task& task);
+
 // Command entry points.
 std::vector<OptionDef> run_options();
 int execute_run(const Invocation& inv, const Parsed& parsed);
@@ -62,6 +68,11 @@ std::vector<OptionDef> list_options();
 int execute_list(const Invocation& inv, const Parsed& parsed);
 std::vector<OptionDef> no_options();
 int execute_help(const Invocation& inv, const Parsed& parsed);
+std::vector<OptionDef> info_options();
+int execute_info(const Invocation& inv, const Parsed& parsed);
+int execute_ignore(const Invocation& inv, const Parsed& parsed);
+std::vector<OptionDef> forget_options();
+int execute_forget(const Invocation& inv, const Parsed& parsed);
 /// The general help text (`doit help`).
 std::string general_help(const std::string& bin);
 

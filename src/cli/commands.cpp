@@ -126,12 +126,14 @@ const std::vector<Command>& commands() {
         {"clean", "clean action / remove targets", "[TASK ...]", "", no_options, true,
          not_yet_available},
         {"dumpdb", "dump dependency DB", "", "", no_options, false, not_yet_available},
-        {"forget", "clear successful run status from internal DB", "[TASK ...]", "", no_options,
-         true, not_yet_available},
+        {"forget", "clear successful run status from internal DB", "[TASK ...]",
+         "If no task is specified, the default tasks are forgotten (all tasks when there are "
+         "none).",
+         forget_options, true, execute_forget},
         {"help", "show help", "[TASK] [COMMAND]", "", no_options, false, execute_help},
         {"ignore", "ignore task (skip) on subsequent runs", "TASK [TASK ...]", "", no_options,
-         true, not_yet_available},
-        {"info", "show info about a task", "TASK", "", no_options, true, not_yet_available},
+         true, execute_ignore},
+        {"info", "show info about a task", "TASK", "", info_options, true, execute_info},
         {"list", "list tasks from dodo file", "[TASK ...]", "", list_options, true, execute_list},
         {"reset-dep",
          "recompute and save the state of file dependencies without executing actions",
@@ -152,6 +154,23 @@ const Command* find_command(const std::string& name) {
     if (c.name == name) return &c;
   }
   return nullptr;
+}
+
+const Task& require_task(const TaskGraph& graph, const std::string& name) {
+  const int t = graph.find(name);
+  if (t == TaskGraph::kNotFound) throw UserError("'" + name + "' is not a task.");
+  return graph.task(t);
+}
+
+std::vector<const Task*> with_subtasks(const TaskGraph& graph, const Task& task) {
+  std::vector<const Task*> out = {&task};
+  for (const std::string& dep : task.task_dep) {
+    const int s = graph.find(dep);
+    if (s != TaskGraph::kNotFound && graph.task(s).subtask_of == task.name) {
+      out.push_back(&graph.task(s));
+    }
+  }
+  return out;
 }
 
 std::vector<OptionDef> all_options(const Command& cmd) {

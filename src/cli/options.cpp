@@ -83,7 +83,7 @@ Value convert_value(const OptionDef& def, const std::string& text) {
       const std::string t = lower(text);
       if (t == "1" || t == "yes" || t == "true" || t == "on") return true;
       if (t == "0" || t == "no" || t == "false" || t == "off") return false;
-      throw ValueError(fmt::format("Error parsing parameter '{}' {}.\nNot a boolean: {}", def.name,
+      throw ValueError(fmt::format("Error parsing parameter '{}' {}.\nNot a boolean: {}\n", def.name,
                                    type_name(def.type), text));
     }
     case OptType::kInt: {
@@ -97,7 +97,7 @@ Value convert_value(const OptionDef& def, const std::string& text) {
       } catch (const std::exception&) {
       }
       throw ValueError(fmt::format(
-          "Error parsing parameter '{}' {}.\ninvalid literal for int() with base 10: {}", def.name,
+          "Error parsing parameter '{}' {}.\ninvalid literal for int() with base 10: {}\n", def.name,
           type_name(def.type), python_repr(text)));
     }
     case OptType::kList: {

@@ -101,6 +101,11 @@ class Executor::Impl {
   bool select(int n);
   void execute(int n);
   void handle_failure(int n, Failure failure);
+  /// Puts the getargs values into the task's options; false (a failure
+  /// reported) if one is missing.
+  bool fetch_getargs(int n);
+  /// An invalid definition found while running: "Execution aborted.", exit 2.
+  void abort_run(int n, const std::string& message);
   void teardown();
   int effective_verbosity(const Task& task) const;
 
@@ -385,6 +390,7 @@ ActionOutcome Executor::Impl::run_cmd(const CmdAction& cmd, const ActionEnv& env
     FormatMapping mapping = {{"targets", join(task.targets, " ")},
                              {"dependencies", join(task.file_dep, " ")},
                              {"changed", join(env.changed, " ")}};
+    for (const auto& [name, value] : task.options) mapping.emplace_back(name, value.text());
     std::optional<std::string> formatted = format_simple(text, mapping, ex_.options_.format_style);
     if (!formatted) {
       if (ex_.formatter_ == nullptr) {
@@ -401,10 +407,10 @@ ActionOutcome Executor::Impl::run_cmd(const CmdAction& cmd, const ActionEnv& env
         return outcome;
       }
     }
-    shown = python_repr(*formatted);
+    shown = "'" + *formatted + "'";
     spec.argv = shell_argv(*formatted);
   } else {
-    shown = python_list_repr(argv);
+    shown = "'" + python_list_repr(argv) + "'";
     spec.argv = argv;
   }
   ProcessResult pr = run_process(spec, env.live_out, env.live_err);
@@ -442,6 +448,14 @@ void Executor::Impl::execute(int n) {
   Node& node = nodes_[n];
   const Task& task = graph_.task(node.task);
   if (!task.teardown.empty()) teardown_list_.push_back(node.task);
+  try {
+    for (const Action& action : task.actions) {
+      if (!action.is_cmd()) action.callable().validate();
+    }
+  } catch (const ActionDefinitionError& e) {
+    abort_run(n, e.what());
+    return;
+  }
   ex_.reporter_.execute_task(task);
 
   const int verbosity = effective_verbosity(task);
@@ -459,11 +473,7 @@ void Executor::Impl::execute(int n) {
     try {
       outcome = run_action(action, env, task.capture);
     } catch (const ActionDefinitionError& e) {
-      ex_.reporter_.runtime_error(e.what());
-      result_ = kRunError;
-      stop_ = true;
-      node.run_status = Node::RunStatus::kFailure;
-      ex_.db_.remove(task.name);
+      abort_run(n, e.what());
       return;
     }
     out += outcome.out;
@@ -513,6 +523,11 @@ void Executor::Impl::execute(int n) {
     const FileSignature* old = previous ? previous->find_dep(dep) : nullptr;
     deps.emplace_back(dep, take_signature(ex_.options_.checker, ex_.fs_, dep, st, old));
   }
+  if (task.extension) {
+    if (std::optional<Json> extra = task.extension->extra_values(task); extra && extra->is_object()) {
+      for (const auto& [k, v] : extra->members()) values.set(k, v);
+    }
+  }
   std::optional<std::string> result_json;
   if (result) {
     if (result->type() == Json::Type::kString) {
@@ -528,8 +543,61 @@ void Executor::Impl::execute(int n) {
   ex_.reporter_.add_success(task);
 }
 
+bool Executor::Impl::fetch_getargs(int n) {
+  Task& task = graph_.task(nodes_[n].task);
+  if (task.getargs.empty()) return true;
+  const auto value_of = [&](const std::string& source,
+                            const std::optional<std::string>& key) -> Json {
+    const TaskRecord* record = ex_.db_.find(source);
+    if (!key) return record ? Json::parse(record->values_json) : Json::object();
+    if (record == nullptr || !record->has_success) {
+      throw std::runtime_error(fmt::format("taskid '{}' has no computed value!", source));
+    }
+    const Json values = Json::parse(record->values_json);
+    const Json* v = values.find(*key);
+    if (v == nullptr) {
+      throw std::runtime_error(
+          fmt::format("Invalid arg name. Task '{}' has no value for '{}'.", source, *key));
+    }
+    return *v;
+  };
+  try {
+    for (const GetArg& g : task.getargs) {
+      const Task& source = graph_.task(graph_.find(g.task));
+      Json value;
+      if (source.is_group) {
+        value = Json::object();
+        const std::string prefix = source.name + ":";
+        for (const std::string& sub : source.task_dep) {
+          if (sub.starts_with(prefix)) value.set(sub.substr(prefix.size()), value_of(sub, g.key));
+        }
+      } else {
+        value = value_of(g.task, g.key);
+      }
+      std::erase_if(task.options, [&](const auto& o) { return o.first == g.arg; });
+      task.options.emplace_back(g.arg, OptionValue{nullptr, std::move(value), std::nullopt});
+    }
+  } catch (const std::exception& e) {
+    Failure f;
+    f.kind = FailureKind::kDependencyError;
+    f.message = std::string("ERROR getting value for argument\n") + e.what() + "\n";
+    f.verbosity = effective_verbosity(task);
+    handle_failure(n, std::move(f));
+    return false;
+  }
+  return true;
+}
+
+void Executor::Impl::abort_run(int n, const std::string& message) {
+  ex_.reporter_.runtime_error(message);
+  result_ = kRunError;
+  stop_ = true;
+  nodes_[n].run_status = Node::RunStatus::kFailure;
+  ex_.db_.remove(graph_.task(nodes_[n].task).name);
+}
+
 void Executor::Impl::process(int n) {
-  if (select(n)) execute(n);
+  if (select(n) && fetch_getargs(n)) execute(n);
 }
 
 void Executor::Impl::teardown() {

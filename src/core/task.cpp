@@ -14,6 +14,20 @@ std::string Action::description() const {
   return is_cmd() ? cmd().description() : callable().description();
 }
 
+std::string OptionValue::text() const {
+  if (text_override) return *text_override;
+  if (native) return native->str();
+  if (json) return python_str(*json);
+  return "None";
+}
+
+const OptionValue* Task::option(std::string_view name) const {
+  for (const auto& [n, v] : options) {
+    if (n == name) return &v;
+  }
+  return nullptr;
+}
+
 std::string Task::title() const { return title_fn ? title_fn->title(*this) : name; }
 
 }  // namespace doit

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "doit/json.h"
+
 namespace doit {
 
 std::string python_repr(std::string_view s) {
@@ -46,6 +48,40 @@ std::string python_list_repr(const std::vector<std::string>& items) {
   }
   out += "]";
   return out;
+}
+
+std::string python_value_repr(const Json& value) {
+  switch (value.type()) {
+    case Json::Type::kNull: return "None";
+    case Json::Type::kBool: return value.as_bool() ? "True" : "False";
+    case Json::Type::kNumber: return value.text();
+    case Json::Type::kString: return python_repr(value.text());
+    case Json::Type::kArray: {
+      std::string out = "[";
+      bool first = true;
+      for (const Json& item : value.items()) {
+        if (!first) out += ", ";
+        first = false;
+        out += python_value_repr(item);
+      }
+      return out + "]";
+    }
+    case Json::Type::kObject: {
+      std::string out = "{";
+      bool first = true;
+      for (const auto& [k, v] : value.members()) {
+        if (!first) out += ", ";
+        first = false;
+        out += python_repr(k) + ": " + python_value_repr(v);
+      }
+      return out + "}";
+    }
+  }
+  return "None";
+}
+
+std::string python_str(const Json& value) {
+  return value.type() == Json::Type::kString ? value.text() : python_value_repr(value);
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {

@@ -91,6 +91,7 @@ Status check_status(const StatusInputs& in) {
     st.kind = Status::Kind::kRun;
     st.changed = task.file_dep;
     st.checker_changed_from = record->checker;
+    st.checker_changed_to = std::string(current_checker);
     if (stop_early) return st;
     record = nullptr;  // the stored signatures no longer count
   }

@@ -24,6 +24,9 @@ py::object live_writer(LiveOutput* live, bool to_err) {
   });
 }
 
+py::object state_get(const std::string& task, const std::string& key);
+py::dict tasks_view();
+
 std::string ensure_newline(std::string text) {
   if (text.empty() || text.back() != '\n') text += '\n';
   return text;
@@ -33,6 +36,8 @@ std::string ensure_newline(std::string text) {
 
 std::string format_traceback(const py::error_already_set& error) {
   try {
+    // pybind11 keeps the traceback apart from the exception object.
+    if (error.trace()) PyException_SetTraceback(error.value().ptr(), error.trace().ptr());
     return runtime().attr("format_exception")(error.value()).cast<std::string>();
   } catch (const std::exception&) {
     return std::string(error.what()) + "\n";
@@ -87,10 +92,11 @@ ActionOutcome PyCallableAction::run(const ActionEnv& env) {
   ActionOutcome outcome;
   flush_console();
   try {
-    py::dict options;
-    options["changed"] = py::cast(env.changed);
+    py::dict options = options_dict(env.task, env.changed);
     py::object proxy = task_proxy(env.task);
-    proxy.attr("options") = options;
+    py::dict task_options = options_dict(env.task, env.changed);
+    task_options.attr("pop")("changed");
+    proxy.attr("options") = task_options;
     py::dict res = runtime().attr("run_python_action")(
         item_, proxy, options, live_writer(env.live_out, false), live_writer(env.live_err, true),
         py::arg("capture") = env.task.capture);
@@ -135,13 +141,22 @@ ActionOutcome PyCallableAction::run(const ActionEnv& env) {
 }
 
 std::string PyCallableAction::description() const {
-  return runtime().attr("describe_action")(item_).cast<std::string>();
+  try {
+    return runtime().attr("describe_action")(item_, task_name_, list_name_).cast<std::string>();
+  } catch (py::error_already_set& e) {
+    throw ActionDefinitionError(py::str(e.value()).cast<std::string>());
+  }
+}
+
+void PyCallableAction::validate() {
+  if (validated_) return;
+  (void)description();
+  validated_ = true;
 }
 
 CommandSource::Command PyCommandSource::command(const ActionEnv& env) {
   try {
-    py::dict options;
-    options["changed"] = py::cast(env.changed);
+    py::dict options = options_dict(env.task, env.changed);
     py::object proxy = task_proxy(env.task);
     py::object cmd = runtime().attr("expand_cmd_action")(action_, proxy, options);
     if (py::isinstance<py::str>(cmd)) return cmd.cast<std::string>();
@@ -160,7 +175,8 @@ std::string PyCommandSource::repr() const {
 std::optional<bool> PyUptodate::evaluate(const Task& task, const Json& values) {
   flush_console();
   try {
-    py::object result = runtime().attr("call_uptodate")(item_, task_proxy(task), from_json(values));
+    py::object result = runtime().attr("call_uptodate")(
+        item_, task_proxy(task), from_json(values), py::cpp_function(state_get), tasks_view());
     py::module_::import("sys").attr("stdout").attr("flush")();
     if (result.is_none()) return std::nullopt;
     return py::bool_(result).cast<bool>();
@@ -192,5 +208,109 @@ std::string PyFormatter::format(const std::string& text,
 }
 
 void interrupt_python() { PyErr_SetInterruptEx(SIGINT); }
+
+}  // namespace doit::python
+
+namespace doit::python {
+
+std::string pformat_task_field(const Task& task, const char* key) {
+  auto* ext = dynamic_cast<PyTaskExtension*>(task.extension.get());
+  if (ext == nullptr) return {};
+  py::dict d = ext->dict();
+  if (!d.contains(key)) return {};
+  py::object value = d[key];
+  if (!py::bool_(value).cast<bool>()) return {};
+  return py::module_::import("pprint")
+      .attr("pformat")(value, py::arg("indent") = 4, py::arg("width") = 80)
+      .cast<std::string>();
+}
+
+}  // namespace doit::python
+
+namespace doit::python {
+namespace {
+
+const StateDb* g_state = nullptr;
+const TaskGraph* g_graph = nullptr;
+
+/// pydoit's raw record access (`dep_manager._get(task, key)`) over our state.
+py::object state_get(const std::string& task, const std::string& key) {
+  if (g_state == nullptr) return py::none();
+  const TaskRecord* record = g_state->find(task);
+  if (record == nullptr) return py::none();
+  if (key == "result:") {
+    return record->result_json ? from_json(Json::parse(*record->result_json)) : py::none();
+  }
+  if (key == "_values_:") return from_json(Json::parse(record->values_json));
+  if (key == "ignore:") return record->ignored ? py::object(py::str("1")) : py::none();
+  if (key == "checker:") {
+    return record->checker.empty() ? py::object(py::none()) : py::object(py::str(record->checker));
+  }
+  return py::none();
+}
+
+/// {name: object with name, has_subtask, task_dep} for UptodateCalculator.
+py::dict tasks_view() {
+  static auto* view = new py::dict();
+  if (g_graph == nullptr || !view->empty()) return *view;
+  py::object ns = py::module_::import("types").attr("SimpleNamespace");
+  for (const Task& t : g_graph->tasks()) {
+    (*view)[py::str(t.name)] = ns(py::arg("name") = t.name, py::arg("has_subtask") = t.is_group,
+                                  py::arg("task_dep") = py::cast(t.task_dep),
+                                  py::arg("subtask_of") = t.subtask_of);
+  }
+  return *view;
+}
+
+}  // namespace
+
+void set_state_for_python(const StateDb* db, const TaskGraph* graph) {
+  g_state = db;
+  g_graph = graph;
+}
+
+std::string PyNativeValue::str() const { return py::str(value_).cast<std::string>(); }
+
+OptionValue PyParamConverter::default_value() {
+  return OptionValue{std::make_shared<PyNativeValue>(default_), std::nullopt, std::nullopt};
+}
+
+OptionValue PyParamConverter::from_bool(bool value) {
+  return OptionValue{std::make_shared<PyNativeValue>(py::bool_(value)), std::nullopt, std::nullopt};
+}
+
+OptionValue PyParamConverter::from_list(const std::vector<std::string>& items) {
+  return OptionValue{std::make_shared<PyNativeValue>(py::cast(items)), std::nullopt, std::nullopt};
+}
+
+OptionValue PyParamConverter::from_text(const std::string& text) {
+  try {
+    return OptionValue{std::make_shared<PyNativeValue>(type_(text)), std::nullopt, std::nullopt};
+  } catch (py::error_already_set& e) {
+    throw std::invalid_argument("Error parsing parameter '" + name_ + "' " +
+                                py::repr(type_).cast<std::string>() + ".\n" +
+                                py::str(e.value()).cast<std::string>() + "\n");
+  }
+}
+
+py::object option_object(const OptionValue& value) {
+  if (auto* native = dynamic_cast<PyNativeValue*>(value.native.get())) return native->object();
+  if (value.json) return from_json(*value.json);
+  return py::none();
+}
+
+py::dict options_dict(const Task& task, const std::vector<std::string>& changed) {
+  py::dict d;
+  for (const auto& [name, value] : task.options) d[py::str(name)] = option_object(value);
+  d["changed"] = py::cast(changed);
+  return d;
+}
+
+std::optional<Json> PyTaskExtension::extra_values(const Task&) {
+  if (!proxy_) return std::nullopt;
+  py::object values = runtime().attr("save_extra_values")(proxy_);
+  if (!py::bool_(values).cast<bool>()) return std::nullopt;
+  return to_json(values);
+}
 
 }  // namespace doit::python

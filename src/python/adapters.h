@@ -8,7 +8,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "doit/graph.h"
 #include "doit/json.h"
+#include "doit/state_db.h"
 #include "doit/task.h"
 
 namespace doit::python {
@@ -37,6 +39,11 @@ class PyTaskExtension : public TaskExtension {
   explicit PyTaskExtension(py::dict task_dict) : dict_(std::move(task_dict)) {}
   /// The doit.task.Task object that actions and callables receive.
   py::object proxy(const Task& task);
+  /// The task's dict as the loader returned it.
+  py::dict dict() const { return dict_; }
+  /// The proxy if it was built.
+  bool has_proxy() const { return static_cast<bool>(proxy_); }
+  std::optional<Json> extra_values(const Task& task) override;
 
  private:
   py::dict dict_;
@@ -48,12 +55,18 @@ py::object task_proxy(const Task& task);
 
 class PyCallableAction : public CallableAction {
  public:
-  explicit PyCallableAction(py::object item) : item_(std::move(item)) {}
+  /// `list_name` is the task key holding it ("actions", "clean", "teardown").
+  PyCallableAction(py::object item, std::string task_name, std::string list_name)
+      : item_(std::move(item)), task_name_(std::move(task_name)), list_name_(std::move(list_name)) {}
   ActionOutcome run(const ActionEnv& env) override;
   std::string description() const override;
+  void validate() override;
 
  private:
   py::object item_;
+  std::string task_name_;
+  std::string list_name_;
+  bool validated_ = false;
 };
 
 class PyCommandSource : public CommandSource {
@@ -93,7 +106,52 @@ class PyFormatter : public StringFormatter {
                      std::string_view style) override;
 };
 
+/// A Python object as a task option value.
+class PyNativeValue : public NativeValue {
+ public:
+  explicit PyNativeValue(py::object value) : value_(std::move(value)) {}
+  std::string str() const override;
+  const py::object& object() const { return value_; }
+
+ private:
+  py::object value_;
+};
+
+/// A param's `type` callable and `default`.
+class PyParamConverter : public ParamConverter {
+ public:
+  PyParamConverter(std::string name, py::object type, py::object default_value)
+      : name_(std::move(name)), type_(std::move(type)), default_(std::move(default_value)) {}
+  OptionValue default_value() override;
+  OptionValue from_bool(bool value) override;
+  OptionValue from_list(const std::vector<std::string>& items) override;
+  OptionValue from_text(const std::string& text) override;
+
+ private:
+  std::string name_;
+  py::object type_;
+  py::object default_;
+};
+
+/// An option value as the Python object actions receive.
+py::object option_object(const OptionValue& value);
+
+/// The options dict python-actions receive: params, getargs values,
+/// pos_arg, and `changed`.
+py::dict options_dict(const Task& task, const std::vector<std::string>& changed);
+
+/// The state database that uptodate helpers read (result_dep, UptodateCalculator).
+void set_state_for_python(const StateDb* db, const TaskGraph* graph);
+
 /// Lets SIGINT interrupt a running Python action (async-signal-safe).
 void interrupt_python();
+
+}  // namespace doit::python
+
+namespace doit::python {
+
+/// pprint.pformat(indent=4, width=80) of the task dict's `key`, or "" when
+/// the key is absent or empty (for `info`).
+std::string pformat_task_field(const Task& task, const char* key);
 
 }  // namespace doit::python

@@ -74,11 +74,113 @@ class TaskConverter {
                           ? d["_subtask_of"].cast<std::string>()
                           : std::string();
     task.is_group = d.contains("_is_group") && d["_is_group"].cast<bool>();
-    task.extension = std::make_shared<PyTaskExtension>(d);
+    auto ext = std::make_shared<PyTaskExtension>(d);
+    task.extension = ext;
+    for (ParamDef& p : task.params) task.options.emplace_back(p.name, p.converter->default_value());
+    if (!task.pos_arg.empty()) {
+      task.options.emplace_back(task.pos_arg, OptionValue{nullptr, Json(), std::string()});
+    }
+    if (needs_proxy(d)) sync_from_proxy(task, ext->proxy(task));
     return task;
   }
 
  private:
+  /// getargs and uptodate objects with configure_task change the task's
+  /// dependencies through pydoit's Task: build it now and read them back.
+  static bool needs_proxy(py::dict d) {
+    if (d.contains("getargs") && py::len(d["getargs"]) > 0) return true;
+    if (!d.contains("uptodate") || !is_sequence(d["uptodate"])) return false;
+    for (py::handle item : d["uptodate"]) {
+      if (py::hasattr(item, "configure_task")) return true;
+    }
+    return false;
+  }
+
+  void sync_from_proxy(Task& task, py::object proxy) {
+    task.setup.clear();
+    for (py::handle s : proxy.attr("setup_tasks")) task.setup.push_back(py::str(s));
+    task.task_dep.clear();
+    for (py::handle t : proxy.attr("task_dep")) task.task_dep.push_back(py::str(t));
+    for (py::handle t : proxy.attr("wild_dep")) task.task_dep.push_back(py::str(t));
+    task.uptodate.clear();
+    for (py::handle entry : proxy.attr("uptodate")) {
+      py::tuple t = py::reinterpret_borrow<py::tuple>(entry);
+      py::object item = t[0];
+      if (item.is_none() || PyBool_Check(item.ptr()) || PyUnicode_Check(item.ptr())) {
+        task.uptodate.push_back(uptodate_item(task, item));
+        continue;
+      }
+      UptodateItem u;
+      u.kind = UptodateItem::Kind::kCallable;
+      const std::string text =
+          fmt::format("{} (args={}, kwargs={})", py::str(item).cast<std::string>(),
+                      py_repr(t[1]), py_repr(t[2]));
+      u.callable = std::make_shared<PyUptodate>(py::make_tuple(item, t[1], t[2]), text);
+      task.uptodate.push_back(std::move(u));
+    }
+  }
+
+  ParamDef param(const Task& task, py::handle entry) {
+    static const std::unordered_set<std::string> kFields = {
+        "name", "default", "short", "long", "type", "choices", "help",
+        "inverse", "env_var", "metavar", "section"};
+    if (!PyDict_Check(entry.ptr())) {
+      throw DodoError(fmt::format("Task '{}': params entries must be dicts, got {}", task.name,
+                                  py_repr(entry)));
+    }
+    py::dict d = py::reinterpret_borrow<py::dict>(entry);
+    std::vector<std::string> unknown;
+    for (auto kv : d) {
+      const std::string key = py::str(kv.first).cast<std::string>();
+      if (!kFields.contains(key)) unknown.push_back(key);
+    }
+    if (!unknown.empty()) {
+      py::list names;
+      for (const std::string& u : unknown) names.append(u);
+      throw DodoError(fmt::format("CmdOption dict contains invalid property '{}'",
+                                  py_repr(names)));
+    }
+    for (const char* required : {"name", "default"}) {
+      if (!d.contains(required)) {
+        throw DodoError(fmt::format("CmdOption dict {} missing required property '{}'",
+                                    py_repr(d), required));
+      }
+    }
+    ParamDef p;
+    p.name = py::str(d["name"]).cast<std::string>();
+    const auto text = [&](const char* key) {
+      return d.contains(key) && !d[key].is_none() ? py::str(d[key]).cast<std::string>()
+                                                  : std::string();
+    };
+    const std::string short_name = text("short");
+    if (!short_name.empty()) p.short_name = short_name[0];
+    p.long_name = text("long");
+    p.help = text("help");
+    p.inverse = text("inverse");
+    p.env_var = text("env_var");
+    p.section = text("section");
+    if (d.contains("metavar") && !d["metavar"].is_none()) p.metavar = text("metavar");
+    py::object builtins = py::module_::import("builtins");
+    py::object type = d.contains("type") ? py::object(d["type"]) : builtins.attr("str");
+    if (type.is(builtins.attr("bool"))) {
+      p.kind = ParamDef::Kind::kBool;
+    } else if (type.is(builtins.attr("list"))) {
+      p.kind = ParamDef::Kind::kList;
+    }
+    p.type_name = py_repr(type);
+    if (d.contains("choices")) {
+      for (py::handle choice : d["choices"]) {
+        py::object value = PyTuple_Check(choice.ptr()) || PyList_Check(choice.ptr())
+                               ? py::object(py::reinterpret_borrow<py::tuple>(choice)[0])
+                               : py::reinterpret_borrow<py::object>(choice);
+        p.choices.push_back(py::str(value).cast<std::string>());
+      }
+    }
+    p.default_text = py::str(d["default"]).cast<std::string>();
+    p.converter = std::make_shared<PyParamConverter>(p.name, type, d["default"]);
+    return p;
+  }
+
   /// The dict as the user wrote it (plus name and doc), for messages.
   static py::dict user_view(py::dict d) {
     py::dict view;
@@ -104,7 +206,7 @@ class TaskConverter {
     for (py::handle item : v) {
       std::string text;
       if (!path_text(item, &text)) {
-        throw DodoError(fmt::format("{}. {} must be a str or Path from pathlib. Got {} ({})",
+        throw DodoError(fmt::format("{}. {} must be a str or Path from pathlib. Got '{}' ({})",
                                     task.name, what, py_repr(item), type_repr(item)));
       }
       if (dedup && !seen.insert(text).second) continue;
@@ -113,13 +215,15 @@ class TaskConverter {
     return out;
   }
 
-  std::vector<Action> actions(const Task& task, py::handle v) {
+  std::vector<Action> actions(const Task& task, const char* key, py::handle v) {
     std::vector<Action> out;
-    for (py::handle item : v) out.push_back(action(task, py::reinterpret_borrow<py::object>(item)));
+    for (py::handle item : v) {
+      out.push_back(action(task, key, py::reinterpret_borrow<py::object>(item)));
+    }
     return out;
   }
 
-  Action action(const Task& task, py::object item) {
+  Action action(const Task& task, const char* key, py::object item) {
     if (PyUnicode_Check(item.ptr())) {
       CmdAction cmd;
       cmd.command = item.cast<std::string>();
@@ -132,7 +236,7 @@ class TaskConverter {
         std::string text;
         if (!path_text(part, &text)) {
           throw DodoError(fmt::format(
-              "{}. CmdAction element must be a str or Path from pathlib. Got {} ({})", task.name,
+              "{}. CmdAction element must be a str or Path from pathlib. Got '{}' ({})", task.name,
               py_repr(part), type_repr(part)));
         }
         cmd.argv.push_back(std::move(text));
@@ -142,7 +246,8 @@ class TaskConverter {
     if (py::isinstance(item, cmd_action_) && runs_like_cmd_action(item)) {
       return Action{cmd_action(item)};
     }
-    return Action{std::shared_ptr<CallableAction>(std::make_shared<PyCallableAction>(item))};
+    return Action{std::shared_ptr<CallableAction>(
+        std::make_shared<PyCallableAction>(item, task.name, key))};
   }
 
   /// A CmdAction (or LongRunning/Interactive) whose execute() is not overridden.
@@ -234,7 +339,7 @@ class TaskConverter {
         return;
       }
       if (!is_sequence(v)) bad_type(task.name, "actions", "list, tuple, None", v);
-      task.actions = actions(task, v);
+      task.actions = actions(task, "actions", v);
     } else if (key == "file_dep") {
       task.file_dep = paths(task, "file_dep", "file_dep", v, true);
     } else if (key == "targets") {
@@ -250,12 +355,12 @@ class TaskConverter {
       for (py::handle item : v) task.uptodate.push_back(uptodate_item(task, item));
     } else if (key == "teardown") {
       if (!is_sequence(v)) bad_type(task.name, "teardown", "list, tuple", v);
-      task.teardown = actions(task, v);
+      task.teardown = actions(task, "teardown", v);
     } else if (key == "clean") {
       if (PyBool_Check(v.ptr()) && v.cast<bool>()) {
         task.clean_targets = true;
       } else if (is_sequence(v)) {
-        task.clean = actions(task, v);
+        task.clean = actions(task, "clean", v);
       } else {
         bad_type(task.name, "clean", "list, tuple, True", v);
       }
@@ -265,8 +370,11 @@ class TaskConverter {
       task.doc = v.cast<std::string>();
     } else if (key == "params") {
       if (!is_sequence(v)) bad_type(task.name, "params", "list, tuple", v);
+      for (py::handle entry : v) task.params.push_back(param(task, entry));
     } else if (key == "pos_arg") {
-      if (!v.is_none() && !PyUnicode_Check(v.ptr())) bad_type(task.name, "pos_arg", "str, None", v);
+      if (v.is_none()) return;
+      if (!PyUnicode_Check(v.ptr())) bad_type(task.name, "pos_arg", "str, None", v);
+      task.pos_arg = v.cast<std::string>();
     } else if (key == "verbosity") {
       if (v.is_none()) return;
       if (PyLong_Check(v.ptr())) {
@@ -279,6 +387,20 @@ class TaskConverter {
       bad_type(task.name, "verbosity", "None, 0, 1, 2", v);
     } else if (key == "getargs") {
       if (!PyDict_Check(v.ptr())) bad_type(task.name, "getargs", "dict", v);
+      for (auto kv : py::reinterpret_borrow<py::dict>(v)) {
+        const std::string arg = py::str(kv.first).cast<std::string>();
+        py::handle desc = kv.second;
+        if (!is_sequence(desc) || py::len(desc) != 2) {
+          throw DodoError(fmt::format(
+              "Taskid '{}' - Invalid format for getargs of '{}'.Should be tuple with 2 elements "
+              "('<taskid>', '<key-name>') got '{}'",
+              task.name, arg, py::str(desc).cast<std::string>()));
+        }
+        py::tuple t = py::tuple(py::reinterpret_borrow<py::object>(desc));
+        GetArg g{arg, py::str(t[0]).cast<std::string>(), std::nullopt};
+        if (!t[1].is_none()) g.key = py::str(t[1]).cast<std::string>();
+        task.getargs.push_back(std::move(g));
+      }
     } else if (key == "title") {
       if (v.is_none()) return;
       if (!PyCallable_Check(v.ptr())) bad_type(task.name, "title", "function, None", v);

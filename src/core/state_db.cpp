@@ -1,0 +1,561 @@
+#include "doit/state_db.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <set>
+#include <string_view>
+
+#include <sqlite3.h>
+
+// Schema (version 1):
+//   doit_meta(key TEXT PRIMARY KEY, value TEXT)   -- ('schema_version', '1')
+//   tasks(name TEXT PRIMARY KEY, checker TEXT NOT NULL, deps BLOB,
+//         values_json TEXT NOT NULL, result_json TEXT,
+//         ignored INTEGER NOT NULL DEFAULT 0,
+//         has_success INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID
+//
+// tasks.deps holds the (path, signature) list in a compact binary form, all
+// integers little-endian, so that 100,000 entries decode in a few
+// milliseconds:
+//   u32 count
+//   count times: u32 path_length, path bytes (UTF-8, no terminator),
+//                i64 mtime_ns, i64 size, u64 hash.high, u64 hash.low
+// NULL or an empty blob is the empty list.
+
+namespace doit {
+
+namespace {
+
+/// Every SQLite 3 file starts with these 16 bytes (the last one is NUL).
+constexpr std::string_view kSqliteHeader{"SQLite format 3\0", 16};
+/// How much of an unknown file is read to tell what it is.
+constexpr std::size_t kProbeBytes = 4096;
+/// How long a write waits for another process holding the database.
+constexpr int kBusyTimeoutMs = 5000;
+/// gdbm's magic numbers (old, 32-bit, 64-bit, and the numsync variants).
+constexpr std::uint32_t kGdbmMagics[] = {0x13579ace, 0x13579acd, 0x13579acf, 0x13579ad0,
+                                         0x13579ad1};
+/// Records with at most this many deps are searched linearly.
+constexpr std::size_t kLinearLookupLimit = 16;
+
+constexpr int kBitsPerByte = 8;
+constexpr std::size_t kU32Bytes = 4;
+constexpr std::size_t kU64Bytes = 8;
+/// mtime, size, hash.high, hash.low.
+constexpr std::size_t kSignatureBytes = 4 * kU64Bytes;
+constexpr unsigned kByteMask = 0xFF;
+
+using Deps = std::vector<std::pair<std::string, FileSignature>>;
+
+// ----- messages --------------------------------------------------------------
+
+std::string quoted(const std::string& path) { return "'" + path + "'"; }
+
+std::string foreign_message(const std::string& path, std::string_view kind) {
+  return quoted(path) + " is not a doit-cpp state database (it looks like " + std::string(kind) +
+         "). doit-cpp keeps its own state; it will not overwrite this file.\n"
+         "Move it aside, or choose another file with --db-file.";
+}
+
+std::string corrupt_message(const std::string& path, std::string_view detail) {
+  return quoted(path) + " is damaged (" + std::string(detail) +
+         "); doit-cpp cannot read its state.\nMove it aside (doit-cpp will start a fresh one, "
+         "and every task will run again), or choose another file with --db-file.";
+}
+
+/// Turns a SQLite failure into the error the user sees.
+[[noreturn]] void fail(const std::string& path, int rc, const std::string& sqlite_message,
+                       std::string_view doing) {
+  switch (rc & kByteMask) {  // the primary result code
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      throw StateDbError(corrupt_message(path, sqlite_message));
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      throw StateDbError(quoted(path) + " is locked by another process (waited " +
+                         std::to_string(kBusyTimeoutMs) + " ms to " + std::string(doing) + ": " +
+                         sqlite_message +
+                         ").\nLet the other doit finish, or choose another file with --db-file.");
+    default:
+      throw StateDbError(quoted(path) + ": cannot " + std::string(doing) + ": " + sqlite_message);
+  }
+}
+
+[[noreturn]] void fail(sqlite3* db, const std::string& path, int rc, std::string_view doing) {
+  fail(path, rc, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc), doing);
+}
+
+// ----- small RAII wrappers ---------------------------------------------------
+
+struct ConnectionCloser {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+using Connection = std::unique_ptr<sqlite3, ConnectionCloser>;
+
+struct StatementFinalizer {
+  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+};
+using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+
+Connection open_connection(const std::string& path, int flags) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Connection db(raw);
+  if (rc != SQLITE_OK) fail(raw, path, rc, "open it");
+  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+  return db;
+}
+
+Statement prepare(sqlite3* db, const std::string& path, std::string_view sql, unsigned flags = 0) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc =
+      sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), flags, &raw, nullptr);
+  Statement statement(raw);
+  if (rc != SQLITE_OK) fail(db, path, rc, "read it");
+  return statement;
+}
+
+void exec(sqlite3* db, const std::string& path, const std::string& sql, std::string_view doing) {
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) fail(db, path, rc, doing);
+}
+
+/// Steps a statement that returns no rows, then resets it for the next use.
+void step_to_done(sqlite3* db, const std::string& path, sqlite3_stmt* statement,
+                  std::string_view doing) {
+  const int rc = sqlite3_step(statement);
+  const std::string message = rc == SQLITE_DONE ? std::string() : sqlite3_errmsg(db);
+  sqlite3_reset(statement);
+  sqlite3_clear_bindings(statement);
+  if (rc != SQLITE_DONE) fail(path, rc, message, doing);
+}
+
+std::string column_string(sqlite3_stmt* statement, int column) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
+  if (text == nullptr) return std::string();
+  return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(statement, column)));
+}
+
+void bind_text(sqlite3_stmt* statement, int index, const std::string& text) {
+  sqlite3_bind_text64(statement, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
+}
+
+// ----- the deps blob ---------------------------------------------------------
+
+void put_u32(std::string& out, std::uint32_t value) {
+  for (std::size_t i = 0; i < kU32Bytes; ++i) {
+    out.push_back(static_cast<char>((value >> (i * kBitsPerByte)) & kByteMask));
+  }
+}
+
+void put_u64(std::string& out, std::uint64_t value) {
+  for (std::size_t i = 0; i < kU64Bytes; ++i) {
+    out.push_back(static_cast<char>((value >> (i * kBitsPerByte)) & kByteMask));
+  }
+}
+
+std::string encode_deps(const std::string& path, const Deps& deps) {
+  constexpr std::size_t kMaxCount = std::numeric_limits<std::uint32_t>::max();
+  if (deps.size() > kMaxCount) throw StateDbError(quoted(path) + ": too many file_dep entries");
+  std::size_t total = kU32Bytes;
+  for (const auto& [dep, signature] : deps) {
+    if (dep.size() > kMaxCount) throw StateDbError(quoted(path) + ": file_dep path too long");
+    total += kU32Bytes + dep.size() + kSignatureBytes;
+  }
+  std::string out;
+  out.reserve(total);
+  put_u32(out, static_cast<std::uint32_t>(deps.size()));
+  for (const auto& [dep, signature] : deps) {
+    put_u32(out, static_cast<std::uint32_t>(dep.size()));
+    out += dep;
+    put_u64(out, static_cast<std::uint64_t>(signature.mtime_ns));
+    put_u64(out, static_cast<std::uint64_t>(signature.size));
+    put_u64(out, signature.hash.high);
+    put_u64(out, signature.hash.low);
+  }
+  return out;
+}
+
+/// Reads the deps blob; false when it is truncated or too long.
+class DepsReader {
+ public:
+  DepsReader(const unsigned char* data, std::size_t size) : data_(data), size_(size) {}
+
+  bool read(Deps* deps) {
+    if (size_ == 0) return true;
+    std::uint32_t count = 0;
+    if (!u32(&count)) return false;
+    // Each entry takes at least its length and signature: a bad count fails early.
+    if (count > (size_ - pos_) / (kU32Bytes + kSignatureBytes)) return false;
+    deps->reserve(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      std::uint32_t length = 0;
+      if (!u32(&length) || size_ - pos_ < length) return false;
+      std::string dep(reinterpret_cast<const char*>(data_ + pos_), length);
+      pos_ += length;
+      std::uint64_t mtime = 0, size = 0;
+      FileSignature signature;
+      if (!u64(&mtime) || !u64(&size) || !u64(&signature.hash.high) || !u64(&signature.hash.low)) {
+        return false;
+      }
+      signature.mtime_ns = static_cast<std::int64_t>(mtime);
+      signature.size = static_cast<std::int64_t>(size);
+      deps->emplace_back(std::move(dep), signature);
+    }
+    return pos_ == size_;
+  }
+
+ private:
+  template <typename T>
+  bool little_endian(T* out) {
+    if (size_ - pos_ < sizeof(T)) return false;
+    T value = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) {
+      value |= static_cast<T>(data_[pos_ + i]) << (i * kBitsPerByte);
+    }
+    pos_ += sizeof(T);
+    *out = value;
+    return true;
+  }
+  bool u32(std::uint32_t* out) { return little_endian(out); }
+  bool u64(std::uint64_t* out) { return little_endian(out); }
+
+  const unsigned char* data_;
+  std::size_t size_;
+  std::size_t pos_ = 0;
+};
+
+// ----- telling our files from others -----------------------------------------
+
+bool is_gdbm(std::string_view bytes) {
+  if (bytes.size() < kU32Bytes) return false;
+  std::uint32_t little = 0, big = 0;
+  for (std::size_t i = 0; i < kU32Bytes; ++i) {
+    const auto byte = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i]));
+    little |= byte << (i * kBitsPerByte);
+    big = (big << kBitsPerByte) | byte;
+  }
+  return std::any_of(std::begin(kGdbmMagics), std::end(kGdbmMagics),
+                     [&](std::uint32_t magic) { return magic == little || magic == big; });
+}
+
+std::string_view foreign_kind(std::string_view bytes) {
+  if (is_gdbm(bytes)) return "pydoit's dbm (gdbm) format";
+  const auto first = bytes.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && bytes[first] == '{') return "pydoit's json format";
+  return "an unknown format";
+}
+
+/// Reads the start of `path`: false if it is missing or empty (a new
+/// database), true if it is a SQLite file; throws if it is anything else.
+bool probe_is_sqlite(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    if (error == ENOENT) return false;
+    throw StateDbError(quoted(path) + ": cannot read it: " + std::strerror(error));
+  }
+  std::string bytes(kProbeBytes, '\0');
+  std::size_t filled = 0;
+  while (filled < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + filled, bytes.size() - filled);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      throw StateDbError(quoted(path) + ": cannot read it: " + std::strerror(error));
+    }
+    if (n == 0) break;
+    filled += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  bytes.resize(filled);
+  if (bytes.empty()) return false;
+  if (bytes.starts_with(kSqliteHeader)) return true;
+  throw StateDbError(foreign_message(path, foreign_kind(bytes)));
+}
+
+void check_schema_version(const std::string& path, const std::string& text) {
+  int version = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (error != std::errc() || end != text.data() + text.size() || version < 1) {
+    throw StateDbError(corrupt_message(path, "unreadable schema version '" + text + "'"));
+  }
+  if (version > StateDb::kSchemaVersion) {
+    throw StateDbError(quoted(path) + " was written by a newer doit-cpp (schema " +
+                       std::to_string(version) + "; this one reads " +
+                       std::to_string(StateDb::kSchemaVersion) +
+                       ").\nUse that doit-cpp, or move the file aside to start a fresh one.");
+  }
+}
+
+/// Looks inside an existing SQLite file without writing to it: true if it
+/// holds our schema, false if it is empty; throws if it belongs to someone else.
+bool probe_has_our_schema(const std::string& path) {
+  Connection db = open_connection(path, SQLITE_OPEN_READONLY);
+  std::set<std::string> tables;
+  Statement list = prepare(db.get(), path, "SELECT name FROM sqlite_master WHERE type = 'table'");
+  int rc;
+  while ((rc = sqlite3_step(list.get())) == SQLITE_ROW) tables.insert(column_string(list.get(), 0));
+  if (rc != SQLITE_DONE) fail(db.get(), path, rc, "read it");
+
+  if (tables.contains("doit_meta")) {
+    Statement version =
+        prepare(db.get(), path, "SELECT value FROM doit_meta WHERE key = 'schema_version'");
+    rc = sqlite3_step(version.get());
+    if (rc == SQLITE_DONE) throw StateDbError(corrupt_message(path, "no schema version"));
+    if (rc != SQLITE_ROW) fail(db.get(), path, rc, "read it");
+    check_schema_version(path, column_string(version.get(), 0));
+    return true;
+  }
+  if (tables.contains("doit")) throw StateDbError(foreign_message(path, "pydoit's sqlite3 format"));
+  if (tables.contains("Dict")) {  // Python 3.13's dbm.sqlite3, pydoit's default dbm there
+    throw StateDbError(foreign_message(path, "pydoit's dbm (sqlite3) format"));
+  }
+  if (!tables.empty()) {
+    throw StateDbError(foreign_message(path, "the SQLite database of another program"));
+  }
+  return false;
+}
+
+std::string schema_sql() {
+  return "BEGIN IMMEDIATE;"
+         "CREATE TABLE IF NOT EXISTS doit_meta(key TEXT PRIMARY KEY, value TEXT);"
+         "INSERT OR IGNORE INTO doit_meta(key, value) VALUES('schema_version', '" +
+         std::to_string(StateDb::kSchemaVersion) +
+         "');"
+         "CREATE TABLE IF NOT EXISTS tasks("
+         "  name TEXT PRIMARY KEY,"
+         "  checker TEXT NOT NULL,"
+         "  deps BLOB,"
+         "  values_json TEXT NOT NULL,"
+         "  result_json TEXT,"
+         "  ignored INTEGER NOT NULL DEFAULT 0,"
+         "  has_success INTEGER NOT NULL DEFAULT 0"
+         ") WITHOUT ROWID;"
+         "COMMIT;";
+}
+
+/// Columns of the SELECT in StateDb::load, in order.
+enum LoadColumn { kName, kChecker, kDeps, kValuesJson, kResultJson, kIgnored, kHasSuccess };
+constexpr std::string_view kLoadSql =
+    "SELECT name, checker, deps, values_json, result_json, ignored, has_success FROM tasks";
+
+/// Every statement that names a task takes the name as ?1.
+constexpr int kNameParameter = 1;
+/// The other parameters of kSaveSuccessSql.
+enum SaveParameter {
+  kSaveChecker = kNameParameter + 1,
+  kSaveDeps,
+  kSaveValuesJson,
+  kSaveResultJson
+};
+constexpr std::string_view kSaveSuccessSql =
+    "INSERT INTO tasks(name, checker, deps, values_json, result_json, has_success)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, 1)"
+    " ON CONFLICT(name) DO UPDATE SET checker = excluded.checker, deps = excluded.deps,"
+    " values_json = excluded.values_json,"
+    " result_json = coalesce(excluded.result_json, tasks.result_json), has_success = 1";
+/// The other parameter of kSetIgnoredSql.
+constexpr int kIgnoreFlagParameter = kNameParameter + 1;
+constexpr std::string_view kSetIgnoredSql =
+    "INSERT INTO tasks(name, checker, values_json, ignored) VALUES(?1, '', '{}', ?2)"
+    " ON CONFLICT(name) DO UPDATE SET ignored = excluded.ignored";
+
+}  // namespace
+
+// ----- TaskRecord --------------------------------------------------------------
+
+void TaskRecord::index_deps() {
+  dep_order.clear();
+  if (deps.size() <= kLinearLookupLimit) return;
+  dep_order.resize(deps.size());
+  std::iota(dep_order.begin(), dep_order.end(), 0U);
+  std::stable_sort(dep_order.begin(), dep_order.end(), [this](std::uint32_t a, std::uint32_t b) {
+    return deps[a].first < deps[b].first;
+  });
+}
+
+const FileSignature* TaskRecord::find_dep(const std::string& path) const {
+  if (!dep_order.empty() && dep_order.size() == deps.size()) {
+    const auto it = std::lower_bound(
+        dep_order.begin(), dep_order.end(), path,
+        [this](std::uint32_t index, const std::string& key) { return deps[index].first < key; });
+    if (it != dep_order.end() && deps[*it].first == path) return &deps[*it].second;
+    return nullptr;
+  }
+  for (const auto& [dep, signature] : deps) {
+    if (dep == path) return &signature;
+  }
+  return nullptr;
+}
+
+// ----- StateDb -----------------------------------------------------------------
+
+struct StateDb::Statements {
+  Statement begin;
+  Statement commit;
+  Statement rollback;
+  Statement save_success;
+  Statement remove;
+  Statement set_ignored;
+  Statement remove_all;
+
+  /// Runs `mutation` (already bound) in its own short write transaction.
+  void run_in_transaction(sqlite3* db, const std::string& path, sqlite3_stmt* mutation) {
+    constexpr std::string_view kDoing = "write to it";
+    step_to_done(db, path, begin.get(), kDoing);
+    try {
+      step_to_done(db, path, mutation, kDoing);
+      step_to_done(db, path, commit.get(), kDoing);
+    } catch (...) {
+      sqlite3_step(rollback.get());
+      sqlite3_reset(rollback.get());
+      throw;
+    }
+  }
+};
+
+std::unique_ptr<StateDb> StateDb::open(const std::string& path) {
+  // Look before touching: a foreign file is never opened for writing.
+  const bool has_schema = probe_is_sqlite(path) && probe_has_our_schema(path);
+
+  Connection connection =
+      open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  std::unique_ptr<StateDb> state(new StateDb(path, connection.get()));
+  connection.release();  // now closed by ~StateDb
+  sqlite3* db = state->db_;
+  exec(db, path, "PRAGMA journal_mode = WAL", "set it up");
+  exec(db, path, "PRAGMA synchronous = NORMAL", "set it up");
+  if (!has_schema) {
+    try {
+      exec(db, path, schema_sql(), "create it");
+    } catch (const StateDbError&) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
+  Statements& s = *state->statements_;
+  auto prepare_kept = [&](std::string_view sql) {
+    return prepare(db, path, sql, SQLITE_PREPARE_PERSISTENT);
+  };
+  s.begin = prepare_kept("BEGIN IMMEDIATE");
+  s.commit = prepare_kept("COMMIT");
+  s.rollback = prepare_kept("ROLLBACK");
+  s.save_success = prepare_kept(kSaveSuccessSql);
+  s.remove = prepare_kept("DELETE FROM tasks WHERE name = ?1");
+  s.set_ignored = prepare_kept(kSetIgnoredSql);
+  s.remove_all = prepare_kept("DELETE FROM tasks");
+  state->load();
+  return state;
+}
+
+StateDb::StateDb(std::string path, sqlite3* db)
+    : path_(std::move(path)), db_(db), statements_(std::make_unique<Statements>()) {}
+
+StateDb::~StateDb() {
+  statements_.reset();  // a connection closes only once its statements are finalized
+  sqlite3_close(db_);
+}
+
+void StateDb::load() {
+  Statement select = prepare(db_, path_, kLoadSql);
+  sqlite3_stmt* row = select.get();
+  int rc;
+  while ((rc = sqlite3_step(row)) == SQLITE_ROW) {
+    std::string name = column_string(row, kName);
+    TaskRecord record;
+    record.checker = column_string(row, kChecker);
+    const auto* blob = static_cast<const unsigned char*>(sqlite3_column_blob(row, kDeps));
+    const auto blob_size = static_cast<std::size_t>(sqlite3_column_bytes(row, kDeps));
+    if (!DepsReader(blob, blob_size).read(&record.deps)) {
+      throw StateDbError(
+          corrupt_message(path_, "the file_dep list of task '" + name + "' is malformed"));
+    }
+    record.index_deps();
+    record.values_json = column_string(row, kValuesJson);
+    if (sqlite3_column_type(row, kResultJson) != SQLITE_NULL) {
+      record.result_json = column_string(row, kResultJson);
+    }
+    record.ignored = sqlite3_column_int(row, kIgnored) != 0;
+    record.has_success = sqlite3_column_int(row, kHasSuccess) != 0;
+    records_.insert_or_assign(std::move(name), std::move(record));
+  }
+  if (rc != SQLITE_DONE) fail(db_, path_, rc, "read it");
+}
+
+const TaskRecord* StateDb::find(const std::string& task) const {
+  const auto it = records_.find(task);
+  return it == records_.end() ? nullptr : &it->second;
+}
+
+void StateDb::save_success(const std::string& task, const std::string& checker,
+                           std::vector<std::pair<std::string, FileSignature>> deps,
+                           std::string values_json, std::optional<std::string> result_json) {
+  const auto old = records_.find(task);
+  const bool result_given = result_json.has_value();
+  TaskRecord record;
+  record.checker = checker;
+  record.deps = std::move(deps);
+  record.values_json = std::move(values_json);
+  record.result_json = std::move(result_json);
+  if (!record.result_json && old != records_.end()) record.result_json = old->second.result_json;
+  record.ignored = old != records_.end() && old->second.ignored;
+  record.has_success = true;
+
+  const std::string blob = encode_deps(path_, record.deps);
+  sqlite3_stmt* save = statements_->save_success.get();
+  bind_text(save, kNameParameter, task);
+  bind_text(save, kSaveChecker, record.checker);
+  sqlite3_bind_blob64(save, kSaveDeps, blob.data(), blob.size(), SQLITE_STATIC);
+  bind_text(save, kSaveValuesJson, record.values_json);
+  if (result_given) {  // a NULL keeps the result the file holds
+    bind_text(save, kSaveResultJson, *record.result_json);
+  } else {
+    sqlite3_bind_null(save, kSaveResultJson);
+  }
+  statements_->run_in_transaction(db_, path_, save);
+
+  record.index_deps();
+  records_.insert_or_assign(task, std::move(record));
+}
+
+void StateDb::remove(const std::string& task) {
+  sqlite3_stmt* remove = statements_->remove.get();
+  bind_text(remove, kNameParameter, task);
+  statements_->run_in_transaction(db_, path_, remove);
+  records_.erase(task);
+}
+
+void StateDb::set_ignored(const std::string& task, bool ignored) {
+  const auto it = records_.find(task);
+  if (it == records_.end() && !ignored) return;  // nothing to clear
+  sqlite3_stmt* set = statements_->set_ignored.get();
+  bind_text(set, kNameParameter, task);
+  sqlite3_bind_int(set, kIgnoreFlagParameter, ignored ? 1 : 0);
+  statements_->run_in_transaction(db_, path_, set);
+  records_[task].ignored = ignored;
+}
+
+void StateDb::remove_all() {
+  statements_->run_in_transaction(db_, path_, statements_->remove_all.get());
+  records_.clear();
+}
+
+std::vector<std::string> StateDb::task_names() const {
+  std::vector<std::string> names;
+  names.reserve(records_.size());
+  for (const auto& [name, record] : records_) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace doit

@@ -78,6 +78,7 @@ struct Executor::Node {
   Stage stage = Stage::kDeps;
   bool in_waiting = false;
   Json values = Json::object();  // the task's values once it finished or was skipped
+  std::vector<std::string> changed;  // file_deps the check found changed
 };
 
 class Executor::Impl {
@@ -92,6 +93,7 @@ class Executor::Impl {
 
   int gen_node(int parent, const std::string& name);
   std::string cycle_message(int parent, const std::string& name) const;
+  std::string waiting_cycle_message() const;
   Step step(int n);
   void add_waits(int n, const std::vector<std::string>& names, bool calc);
   void update_waiting(int n);
@@ -120,7 +122,6 @@ class Executor::Impl {
   bool stop_ = false;
   int result_ = kRunSuccess;
   std::vector<int> teardown_list_;  // task indexes, in start order
-  std::vector<std::string> changed_;
   ConsoleLive live_;
 };
 
@@ -142,6 +143,27 @@ int Executor::Impl::gen_node(int parent, const std::string& name) {
     if (nodes_[a].task == t) throw GraphError(cycle_message(parent, name));
   }
   return -1;
+}
+
+std::string Executor::Impl::waiting_cycle_message() const {
+  // Nodes wait on each other in a circle: follow the waits until one repeats.
+  int n = 0;
+  while (!nodes_[n].in_waiting) ++n;
+  std::vector<int> path;
+  while (std::find(path.begin(), path.end(), n) == path.end()) {
+    path.push_back(n);
+    const Node& node = nodes_[n];
+    const std::set<int>& waits = node.wait_run.empty() ? node.wait_run_calc : node.wait_run;
+    if (waits.empty()) break;
+    n = node_of_[*waits.begin()];
+  }
+  std::vector<std::string> chain;
+  for (auto it = std::find(path.begin(), path.end(), n); it != path.end(); ++it) {
+    chain.push_back(graph_.task(nodes_[*it].task).name);
+  }
+  chain.push_back(graph_.task(nodes_[n].task).name);
+  return fmt::format("Cyclic/recursive dependencies for task {}: [{}]", chain.front(),
+                     join(chain, " -> "));
 }
 
 std::string Executor::Impl::cycle_message(int parent, const std::string& name) const {
@@ -349,7 +371,7 @@ bool Executor::Impl::select(int n) {
     return false;
   }
   if (!status.checker_changed_from.empty()) ex_.db_.remove(task.name);
-  changed_ = status.changed;
+  node.changed = status.changed;
   const bool run = ex_.options_.always || status.kind == Status::Kind::kRun;
   node.run_status = run ? Node::RunStatus::kRun : Node::RunStatus::kUpToDate;
   if (!run) {
@@ -459,7 +481,7 @@ void Executor::Impl::execute(int n) {
   ex_.reporter_.execute_task(task);
 
   const int verbosity = effective_verbosity(task);
-  ActionEnv env{task, changed_, verbosity, verbosity >= 2 ? &live_ : nullptr,
+  ActionEnv env{task, node.changed, verbosity, verbosity >= 2 ? &live_ : nullptr,
                 verbosity >= 1 ? &live_ : nullptr};
   if (!task.capture) {
     env.live_out = &live_;
@@ -658,7 +680,12 @@ void Executor::Impl::loop(std::vector<std::string>& to_run) {
           to_run.pop_back();
           current = gen_node(-1, name);
         }
-        if (current < 0) break;
+        if (current < 0) {
+          if (std::any_of(nodes_.begin(), nodes_.end(), [](const Node& n) { return n.in_waiting; })) {
+            throw GraphError(waiting_cycle_message());
+          }
+          break;
+        }
       }
     }
     switch (step(current)) {

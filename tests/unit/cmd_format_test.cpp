@@ -105,9 +105,7 @@ TEST(FormatNewStyleTest, AnythingButSimpleFormsAsksPython) {
   EXPECT_EQ(new_style("{targets"), std::nullopt);
 }
 
-TEST(FormatNewStyleTest, MissingKeyAsksPython) {
-  EXPECT_EQ(new_style("{nokey}"), std::nullopt);
-}
+TEST(FormatNewStyleTest, MissingKeyAsksPython) { EXPECT_EQ(new_style("{nokey}"), std::nullopt); }
 
 // --- both: new style first, then old style on the result ---------------------------------
 

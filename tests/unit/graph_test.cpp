@@ -49,8 +49,7 @@ TEST(TaskGraphTest, RejectsDuplicateTaskNames) {
 }
 
 TEST(TaskGraphTest, RejectsUnknownTaskDep) {
-  EXPECT_EQ(graph_error({make_task("x", {"nope"})}),
-            "x. Task dependency 'nope' does not exist.");
+  EXPECT_EQ(graph_error({make_task("x", {"nope"})}), "x. Task dependency 'nope' does not exist.");
 }
 
 TEST(TaskGraphTest, RejectsUnknownSetupTask) {
@@ -61,6 +60,11 @@ TEST(TaskGraphTest, RejectsUnknownSetupTask) {
 TEST(TaskGraphTest, RejectsTwoTasksWithTheSameTargetNamingTheSecondFirst) {
   EXPECT_EQ(graph_error({make_task("x", {}, {}, {"t"}), make_task("y", {}, {}, {"t"})}),
             "Two different tasks can't have a common target.'t' is a target for y and x.");
+}
+
+TEST(TaskGraphTest, ChecksDependencyNamesBeforeTargets) {
+  EXPECT_EQ(graph_error({make_task("x", {}, {}, {"t"}), make_task("y", {"nope"}, {}, {"t"})}),
+            "y. Task dependency 'nope' does not exist.");
 }
 
 TEST(TaskGraphTest, AcceptsAValidGraph) {
@@ -86,6 +90,11 @@ TEST(TaskGraphTest, WildcardTaskDepMatchesSubTasksByPrefix) {
   TaskGraph graph({make_task("all", {"sub:*"}), make_task("sub"), make_task("sub:1"),
                    make_task("sub:0"), make_task("subway")});
   EXPECT_EQ(task_dep_of(graph, "all"), (Names{"sub:1", "sub:0"}));
+}
+
+TEST(TaskGraphTest, OnlyAStarMakesATaskDepAPattern) {
+  EXPECT_EQ(graph_error({make_task("x", {"t?"}), make_task("t1")}),
+            "x. Task dependency 't?' does not exist.");
 }
 
 // --- implicit file_dep -> target dependencies (SPEC §6.2) ------------------
@@ -122,8 +131,8 @@ TEST(TaskGraphTest, ImplicitDependencyComparesPathsLiterally) {
 }
 
 TEST(TaskGraphTest, AddImplicitDepsAddsProducersOfLaterFileDeps) {
-  TaskGraph graph({make_task("use", {"first"}), make_task("first"),
-                   make_task("gen", {}, {}, {"g.txt"})});
+  TaskGraph graph(
+      {make_task("use", {"first"}), make_task("first"), make_task("gen", {}, {}, {"g.txt"})});
   Task& use = graph.task(graph.find("use"));
   graph.add_implicit_deps(use, {"plain.txt", "g.txt", "g.txt"});
   EXPECT_EQ(use.task_dep, (Names{"first", "gen"}));

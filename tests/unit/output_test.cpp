@@ -31,13 +31,16 @@ TEST(SanitizeUtf8Test, KeepsAsciiAndEmbeddedNul) {
 
 TEST(SanitizeUtf8Test, KeepsValidMultibyteSequences) {
   const std::string text =
-      "\xC3\xA9"              // é, 2 bytes
-      "\xE2\x82\xAC"          // €, 3 bytes
-      "\xED\x9F\xBF"          // U+D7FF, last before the surrogates
-      "\xF0\x9F\x98\x80"      // 😀, 4 bytes
-      "\xF4\x8F\xBF\xBF";     // U+10FFFF, the last code point
+      "\xC3\xA9"           // é, 2 bytes
+      "\xE2\x82\xAC"       // €, 3 bytes
+      "\xED\x9F\xBF"       // U+D7FF, last before the surrogates
+      "\xF0\x9F\x98\x80"   // 😀, 4 bytes
+      "\xF4\x8F\xBF\xBF";  // U+10FFFF, the last code point
   EXPECT_EQ(sanitize_utf8(text), text);
-  EXPECT_EQ(sanitize_utf8("a\xF0\x9F\x98\x80" "b"), "a\xF0\x9F\x98\x80" "b");
+  EXPECT_EQ(sanitize_utf8("a\xF0\x9F\x98\x80"
+                          "b"),
+            "a\xF0\x9F\x98\x80"
+            "b");
 }
 
 TEST(SanitizeUtf8Test, ReplacesBytesThatCannotStartASequence) {
@@ -65,7 +68,9 @@ TEST(SanitizeUtf8Test, ReplacesATruncatedSequenceOnce) {
   EXPECT_EQ(sanitize_utf8("\xE2\x82"), replaced(1));
   EXPECT_EQ(sanitize_utf8("\xF0\x9F\x98"), replaced(1));
   EXPECT_EQ(sanitize_utf8("\xC3"), replaced(1));
-  EXPECT_EQ(sanitize_utf8("\xE2\x82" "A"), kReplacement + "A");
+  EXPECT_EQ(sanitize_utf8("\xE2\x82"
+                          "A"),
+            kReplacement + "A");
 }
 
 TEST(SanitizeUtf8Test, ReplacesAStrayContinuationAfterAValidCharacter) {
@@ -130,7 +135,8 @@ TEST_F(OutputTest, ClosesAnOwnedFdOnDestruction) {
 }
 
 TEST_F(OutputTest, FlushIgnoresAClosedPipe) {
-  struct sigaction ignore {}, previous {};
+  struct sigaction ignore {
+  }, previous{};
   ignore.sa_handler = SIG_IGN;
   ASSERT_EQ(::sigaction(SIGPIPE, &ignore, &previous), 0);
   ::close(fds_[0]);

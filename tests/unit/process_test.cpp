@@ -92,9 +92,9 @@ TEST(RunProcessTest, ReturnsMinusTheSignalForAKilledChild) {
 }
 
 TEST(RunProcessTest, ReadsBothPipesWithoutDeadlockingOnLargeOutput) {
-  const ProcessResult r = sh(
-      "head -c 200000 /dev/zero | tr '\\0' o; head -c 150000 /dev/zero | tr '\\0' e >&2; "
-      "head -c 100000 /dev/zero | tr '\\0' p");
+  const ProcessResult r =
+      sh("head -c 200000 /dev/zero | tr '\\0' o; head -c 150000 /dev/zero | tr '\\0' e >&2; "
+         "head -c 100000 /dev/zero | tr '\\0' p");
   EXPECT_EQ(r.returncode, 0);
   EXPECT_EQ(r.out, std::string(200000, 'o') + std::string(100000, 'p'));
   EXPECT_EQ(r.err, std::string(150000, 'e'));

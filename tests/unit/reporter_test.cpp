@@ -139,7 +139,8 @@ TEST(FailureKindTest, NamesArePydoitExceptionNames) {
 TEST_F(ReporterTest, KnowsTheBuiltInReporterNames) {
   EXPECT_EQ(reporter_names(),
             (std::vector<std::string>{"console", "executed-only", "zero", "error-only"}));
-  for (const std::string& name : reporter_names()) EXPECT_NE(make_reporter(name, *output_, 0), nullptr);
+  for (const std::string& name : reporter_names())
+    EXPECT_NE(make_reporter(name, *output_, 0), nullptr);
   EXPECT_EQ(make_reporter("nope", *output_, 0), nullptr);
 }
 
@@ -207,7 +208,8 @@ TEST_F(ReporterTest, ConsoleVerbosityZeroAddsTheKindLineAndStderrWithoutMessage)
 }
 
 TEST_F(ReporterTest, ConsoleVerbosityTwoHasNoSummary) {
-  EXPECT_EQ(cmdfail_run(2, 0), ".  cmdfail\nTaskFailed - taskid:cmdfail\n" + kCmdFailedMessage + "\n");
+  EXPECT_EQ(cmdfail_run(2, 0),
+            ".  cmdfail\nTaskFailed - taskid:cmdfail\n" + kCmdFailedMessage + "\n");
 }
 
 TEST_F(ReporterTest, ConsoleFailureVerbosityOneRepeatsTheMessageAndBothStreams) {

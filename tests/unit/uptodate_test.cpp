@@ -132,8 +132,7 @@ TEST_F(UptodateTest, UptodateTrueWithoutDepsIsUpToDateEvenOnTheFirstRun) {
 }
 
 TEST_F(UptodateTest, UptodateTrueStillRunsWhenATargetIsMissing) {
-  const Status st =
-      check(make_task({}, {"out"}, {literal(UptodateItem::Kind::kTrue)}), nullptr);
+  const Status st = check(make_task({}, {"out"}, {literal(UptodateItem::Kind::kTrue)}), nullptr);
   EXPECT_EQ(st.kind, Status::Kind::kRun);
   EXPECT_EQ(st.missing_targets, Names{"out"});
 }

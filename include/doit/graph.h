@@ -19,7 +19,7 @@ class GraphError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// fnmatch(3) without flags: `*`, `?`, `[...]`; case-sensitive.
+/// Python's fnmatch.fnmatchcase: `*`, `?`, `[...]`, `[!...]`; a backslash is literal.
 bool wildcard_match(std::string_view pattern, std::string_view name);
 
 class TaskGraph {

@@ -55,7 +55,6 @@ std::vector<std::string> reporter_names();
 
 /// Creates a built-in reporter writing to `out` (stdout or the -o file);
 /// nullptr if `name` is unknown.
-std::unique_ptr<Reporter> make_reporter(std::string_view name, Output& out,
-                                        int failure_verbosity);
+std::unique_ptr<Reporter> make_reporter(std::string_view name, Output& out, int failure_verbosity);
 
 }  // namespace doit

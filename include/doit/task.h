@@ -101,8 +101,8 @@ class StringFormatter {
 struct CmdAction {
   /// Run through /bin/sh -c (string) or exec'd directly (list).
   bool shell = true;
-  std::string command;            ///< shell text (before substitution)
-  std::vector<std::string> argv;  ///< argv when !shell
+  std::string command;                    ///< shell text (before substitution)
+  std::vector<std::string> argv;          ///< argv when !shell
   std::shared_ptr<CommandSource> source;  ///< when the command comes from a callable
   /// values key receiving the captured stdout (CmdAction save_out), "" if none.
   std::string save_out;

@@ -23,8 +23,8 @@ struct Status {
   // Reasons (all of them in explain mode; those seen before stopping otherwise).
   bool no_dependencies = false;
   std::vector<std::string> uptodate_false;  ///< descriptions of false items
-  std::string checker_changed_from;        ///< stored checker name if it differs
-  std::string checker_changed_to;          ///< the current checker's name then
+  std::string checker_changed_from;         ///< stored checker name if it differs
+  std::string checker_changed_to;           ///< the current checker's name then
   std::vector<std::string> missing_targets;
   std::vector<std::string> changed_files;
   std::vector<std::string> missing_files;

@@ -1,6 +1,6 @@
 // `doit help`: commands, a command's options, the task dictionary, a task.
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "cli/command.h"
 #include "cli/dodo_session.h"
@@ -75,7 +75,8 @@ std::string wrap(const std::string& text, size_t indent, size_t width) {
 std::string flags_text(const OptionDef& d) {
   std::vector<std::string> parts;
   const bool takes = d.type != OptType::kBool;
-  if (d.short_name) parts.push_back(fmt::format("-{}{}", d.short_name, takes ? " " + d.metavar : ""));
+  if (d.short_name)
+    parts.push_back(fmt::format("-{}{}", d.short_name, takes ? " " + d.metavar : ""));
   if (!d.long_name.empty()) {
     parts.push_back(fmt::format("--{}{}", d.long_name, takes ? "=" + d.metavar : ""));
   }

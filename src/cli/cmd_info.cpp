@@ -56,9 +56,12 @@ std::string reasons(const Status& st) {
 
 std::string_view status_word(Status::Kind kind) {
   switch (kind) {
-    case Status::Kind::kUpToDate: return "up-to-date";
-    case Status::Kind::kRun: return "run";
-    case Status::Kind::kError: return "error";
+    case Status::Kind::kUpToDate:
+      return "up-to-date";
+    case Status::Kind::kRun:
+      return "run";
+    case Status::Kind::kError:
+      return "error";
   }
   return "run";
 }
@@ -78,8 +81,8 @@ std::vector<OptionDef> info_options() {
 int execute_info(const Invocation& inv, const Parsed& parsed) {
   DodoSession session = open_dodo(inv, *find_command("info"), parsed);
   if (parsed.rest.size() != 1) {
-    throw UserError(fmt::format("`info` failed, must select *one* task.\nCheck `{} help info`.",
-                                inv.bin));
+    throw UserError(
+        fmt::format("`info` failed, must select *one* task.\nCheck `{} help info`.", inv.bin));
   }
   const Task& task = require_task(*session.graph, parsed.rest[0]);
   Output& out = Output::out();

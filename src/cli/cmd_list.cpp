@@ -1,6 +1,6 @@
 // `doit list` (SPEC §4.2).
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "cli/command.h"
 #include "cli/dodo_session.h"
@@ -24,16 +24,19 @@ char status_letter(const Task& task, const StateDb& db, Checker checker, const F
   if (record != nullptr && record->ignored) return 'I';
   const Status st = check_status({task, record, checker, fs, shell_command_succeeds, false});
   switch (st.kind) {
-    case Status::Kind::kUpToDate: return 'U';
-    case Status::Kind::kRun: return 'R';
-    case Status::Kind::kError: return 'E';
+    case Status::Kind::kUpToDate:
+      return 'U';
+    case Status::Kind::kRun:
+      return 'R';
+    case Status::Kind::kError:
+      return 'E';
   }
   return 'R';
 }
 
 /// Python's str.format for the fields list supports: {name}, {doc}, {status}.
-std::string apply_template(const std::string& tmpl, const std::string& name,
-                           const std::string& doc, const std::string& status) {
+std::string apply_template(const std::string& tmpl, const std::string& name, const std::string& doc,
+                           const std::string& status) {
   std::string out;
   for (size_t i = 0; i < tmpl.size(); ++i) {
     const char c = tmpl[i];
@@ -115,8 +118,8 @@ int execute_list(const Invocation& inv, const Parsed& parsed) {
   if (show_status) {
     db = open_state(session);
     if (!parse_checker(opt.get_string("check_file_uptodate", "md5"), &checker)) {
-      throw UserError(fmt::format("No check_file_uptodate named '{}'.",
-                                  opt.get_string("check_file_uptodate")));
+      throw UserError(
+          fmt::format("No check_file_uptodate named '{}'.", opt.get_string("check_file_uptodate")));
     }
   }
 

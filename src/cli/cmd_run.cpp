@@ -1,8 +1,8 @@
 // `doit run` (the default command): select tasks (SPEC §10.1) and run them.
-#include <csignal>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <csignal>
 
 #include "cli/command.h"
 #include "cli/dodo_session.h"
@@ -113,16 +113,16 @@ std::vector<std::string> select_tasks(const Invocation& inv, DodoSession& sessio
       continue;
     }
     if (inv.command_named) {
-      throw UserError(fmt::format(
-          "command `run` invalid parameter: \"{}\". Must be a task, or a target.\n"
-          "Type \"{} list\" to see available tasks",
-          word, inv.bin));
+      throw UserError(
+          fmt::format("command `run` invalid parameter: \"{}\". Must be a task, or a target.\n"
+                      "Type \"{} list\" to see available tasks",
+                      word, inv.bin));
     }
-    throw UserError(fmt::format(
-        "Invalid parameter: \"{}\". Must be a command, task, or a target.\n"
-        "Type \"{} help\" to see available commands.\n"
-        "Type \"{} list\" to see available tasks.\n",
-        word, inv.bin, inv.bin));
+    throw UserError(
+        fmt::format("Invalid parameter: \"{}\". Must be a command, task, or a target.\n"
+                    "Type \"{} help\" to see available commands.\n"
+                    "Type \"{} list\" to see available tasks.\n",
+                    word, inv.bin, inv.bin));
   }
   return selected;
 }
@@ -203,9 +203,10 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   std::unique_ptr<Reporter> reporter =
       make_reporter(reporter_name, report_to, static_cast<int>(opt.get_int("failure_verbosity")));
   if (!reporter) {
-    throw UserError(fmt::format("No reporter named '{}'. Type '{} help run' to see a list of "
-                                "available reporters.",
-                                reporter_name, inv.bin));
+    throw UserError(
+        fmt::format("No reporter named '{}'. Type '{} help run' to see a list of "
+                    "available reporters.",
+                    reporter_name, inv.bin));
   }
 
   RealFileSystem fs;

@@ -8,7 +8,8 @@ namespace {
 
 int not_yet_available(const Invocation& inv, const Parsed&);
 
-OptionDef flag(std::string name, char s, std::string l, std::string help, std::string section = "") {
+OptionDef flag(std::string name, char s, std::string l, std::string help,
+               std::string section = "") {
   OptionDef d;
   d.name = std::move(name);
   d.short_name = s;
@@ -54,16 +55,16 @@ std::vector<OptionDef> dodo_options() {
                        "Choose how to check if files have been modified: 'md5' (content) or "
                        "'timestamp'.",
                        "md5", "DB backend"));
-  OptionDef file = value("dodoFile", 'f', "file", OptType::kString,
-                         "load task from dodo FILE", "dodo.py", "task loader");
+  OptionDef file = value("dodoFile", 'f', "file", OptType::kString, "load task from dodo FILE",
+                         "dodo.py", "task loader");
   file.env_var = "DOIT_FILE";
   defs.push_back(file);
   defs.push_back(value("cwdPath", 'd', "dir", OptType::kString,
                        "set path to be used as cwd directory (file paths on dodo file are "
                        "relative to dodo.py location).",
                        "", "task loader"));
-  OptionDef seek = flag("seek_file", 'k', "seek-file",
-                        "seek dodo file on parent folders", "task loader");
+  OptionDef seek =
+      flag("seek_file", 'k', "seek-file", "seek dodo file on parent folders", "task loader");
   seek.env_var = "DOIT_SEEK_FILE";
   defs.push_back(seek);
   return defs;
@@ -72,8 +73,8 @@ std::vector<OptionDef> dodo_options() {
 std::vector<OptionDef> run_options() {
   std::vector<OptionDef> defs;
   defs.push_back(flag("always", 'a', "always-execute", "always execute tasks even if up-to-date"));
-  OptionDef cont = flag("continue", 'c', "continue",
-                        "continue executing tasks even after a failure");
+  OptionDef cont =
+      flag("continue", 'c', "continue", "continue executing tasks even after a failure");
   cont.inverse = "no-continue";
   defs.push_back(cont);
   defs.push_back(value("verbosity", 'v', "verbosity", OptType::kInt,
@@ -81,19 +82,20 @@ std::vector<OptionDef> run_options() {
                        "1 capture stdout only.\n2 do not capture anything (print everything "
                        "immediately).",
                        "1"));
-  OptionDef reporter = value("reporter", 'r', "reporter", OptType::kString,
-                             "Choose output reporter.", "console");
+  OptionDef reporter =
+      value("reporter", 'r', "reporter", OptType::kString, "Choose output reporter.", "console");
   reporter.choices = {"console", "executed-only", "zero", "error-only"};
   defs.push_back(reporter);
   defs.push_back(value("outfile", 'o', "output-file", OptType::kString,
                        "write the reporter's output to a file", "stdout"));
-  defs.push_back(value("num_process", 'n', "process", OptType::kInt,
-                       "number of subprocesses", "0"));
+  defs.push_back(
+      value("num_process", 'n', "process", OptType::kInt, "number of subprocesses", "0"));
   defs.push_back(value("par_type", 'P', "parallel-type", OptType::kString,
                        "type of parallelism: process or thread", "process"));
   defs.push_back(flag("pdb", 0, "pdb", "get into the debugger (pdb) on an exception"));
-  defs.push_back(flag("single", 's', "single", "execute only the specified tasks, ignoring "
-                                                "their task_dep"));
+  defs.push_back(flag("single", 's', "single",
+                      "execute only the specified tasks, ignoring "
+                      "their task_dep"));
   defs.push_back(flag("auto_delayed_regex", 0, "auto-delayed-regex",
                       "use the default regex \".*\" for delayed creators without one"));
   defs.push_back(value("failure_verbosity", 0, "failure-verbosity", OptType::kInt,
@@ -106,13 +108,15 @@ std::vector<OptionDef> run_options() {
 std::vector<OptionDef> list_options() {
   std::vector<OptionDef> defs;
   defs.push_back(flag("subtasks", 0, "all", "list include all sub-tasks from dodo file"));
-  defs.push_back(flag("quiet", 'q', "quiet", "print just the task name (less verbose than default)"));
-  defs.push_back(flag("status", 's', "status",
-                      "print task status (R)un, (U)p-to-date, (I)gnored, (E)rror"));
+  defs.push_back(
+      flag("quiet", 'q', "quiet", "print just the task name (less verbose than default)"));
+  defs.push_back(
+      flag("status", 's', "status", "print task status (R)un, (U)p-to-date, (I)gnored, (E)rror"));
   defs.push_back(flag("private", 'p', "private", "print private tasks (start with '_')"));
-  defs.push_back(flag("list_deps", 0, "deps", "print list of dependencies (file dependencies only)"));
-  defs.push_back(value("template", 0, "template", OptType::kString,
-                       "display entries with template", ""));
+  defs.push_back(
+      flag("list_deps", 0, "deps", "print list of dependencies (file dependencies only)"));
+  defs.push_back(
+      value("template", 0, "template", OptType::kString, "display entries with template", ""));
   OptionDef sort = value("sort", 0, "sort", OptType::kString,
                          "choose the order: 'name' or 'definition' (as in the dodo file)", "name");
   sort.choices = {"name", "definition"};
@@ -131,12 +135,11 @@ const std::vector<Command>& commands() {
          "none).",
          forget_options, true, execute_forget},
         {"help", "show help", "[TASK] [COMMAND]", "", no_options, false, execute_help},
-        {"ignore", "ignore task (skip) on subsequent runs", "TASK [TASK ...]", "", no_options,
-         true, execute_ignore},
+        {"ignore", "ignore task (skip) on subsequent runs", "TASK [TASK ...]", "", no_options, true,
+         execute_ignore},
         {"info", "show info about a task", "TASK", "", info_options, true, execute_info},
         {"list", "list tasks from dodo file", "[TASK ...]", "", list_options, true, execute_list},
-        {"reset-dep",
-         "recompute and save the state of file dependencies without executing actions",
+        {"reset-dep", "recompute and save the state of file dependencies without executing actions",
          "[TASK ...]", "", no_options, true, not_yet_available},
         {"run", "run tasks", "[TASK/TARGET...]", "", run_options, true, execute_run},
         {"strace", "use strace to list file_deps and targets", "TASK", "", no_options, true,

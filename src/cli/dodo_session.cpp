@@ -1,9 +1,9 @@
 #include "cli/dodo_session.h"
 
-#include <cstdlib>
-#include <filesystem>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <cstdlib>
+#include <filesystem>
 
 #include "doit/cmd_format.h"
 #include "python/adapters.h"
@@ -24,8 +24,8 @@ std::string find_dodo(const OptionValues& opts) {
       if (fs::is_regular_file(candidate, ec)) return candidate.string();
       if (dir == dir.root_path()) break;
     }
-    throw UserError(
-        fmt::format("Could not find dodo file '{}'.\nPlease use '-f' to specify file name.\n", name));
+    throw UserError(fmt::format(
+        "Could not find dodo file '{}'.\nPlease use '-f' to specify file name.\n", name));
   }
   const fs::path full = fs::absolute(given).lexically_normal();
   std::error_code ec;
@@ -72,8 +72,7 @@ void check_minversion(const python::ConfigMap& config) {
   const std::vector<long> ours = {0, 37, 0};
   if (std::lexicographical_compare(ours.begin(), ours.end(), required.begin(), required.end())) {
     throw UserError(fmt::format(
-        "Please update doit. Minimum version required is {}. You are using (0, 37, 0). ",
-        [&] {
+        "Please update doit. Minimum version required is {}. You are using (0, 37, 0). ", [&] {
           std::string text;
           for (size_t i = 0; i < parts.size(); ++i) text += (i ? "." : "") + parts[i];
           return text;
@@ -89,8 +88,8 @@ void apply_config(const python::ConfigMap& config, const std::vector<OptionDef>&
     if (it == config.end()) continue;
     const auto& v = it->second.value;
     if (const bool* b = std::get_if<bool>(&v)) {
-      values.set_config(def.name, def.type == OptType::kInt ? Value(static_cast<long long>(*b))
-                                                            : Value(*b));
+      values.set_config(def.name,
+                        def.type == OptType::kInt ? Value(static_cast<long long>(*b)) : Value(*b));
     } else if (const long long* n = std::get_if<long long>(&v)) {
       values.set_config(def.name, def.type == OptType::kBool ? Value(*n != 0) : Value(*n));
     } else if (const std::string* s = std::get_if<std::string>(&v)) {

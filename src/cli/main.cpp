@@ -1,10 +1,10 @@
 // doit: the command line. Splits argv as pydoit does (SPEC §1.2), picks the
 // command, and prints every user error once, with pydoit's exit codes.
+#include <fmt/format.h>
+#include <unistd.h>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
-#include <fmt/format.h>
-#include <unistd.h>
 
 #include "cli/command.h"
 #include "doit/output.h"
@@ -95,7 +95,8 @@ int main_impl(int argc, char** argv) {
   std::vector<std::string> kept;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& w = args[i];
-    const bool option_value = i > 0 && args[i - 1].starts_with("-") && takes_value(defs, args[i - 1]);
+    const bool option_value =
+        i > 0 && args[i - 1].starts_with("-") && takes_value(defs, args[i - 1]);
     const size_t eq = w.find('=');
     if (!w.starts_with("-") && eq != std::string::npos && eq > 0 && !option_value) {
       inv.vars.emplace_back(w.substr(0, eq), w.substr(eq + 1));

@@ -1,8 +1,8 @@
 #include "cli/options.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cctype>
-#include <fmt/format.h>
 
 #include "doit/text.h"
 
@@ -48,10 +48,14 @@ std::string lower(std::string s) {
 
 std::string type_name(OptType t) {
   switch (t) {
-    case OptType::kBool: return "<class 'bool'>";
-    case OptType::kInt: return "<class 'int'>";
-    case OptType::kList: return "<class 'list'>";
-    case OptType::kString: return "<class 'str'>";
+    case OptType::kBool:
+      return "<class 'bool'>";
+    case OptType::kInt:
+      return "<class 'int'>";
+    case OptType::kList:
+      return "<class 'list'>";
+    case OptType::kString:
+      return "<class 'str'>";
   }
   return "<class 'str'>";
 }
@@ -83,8 +87,8 @@ Value convert_value(const OptionDef& def, const std::string& text) {
       const std::string t = lower(text);
       if (t == "1" || t == "yes" || t == "true" || t == "on") return true;
       if (t == "0" || t == "no" || t == "false" || t == "off") return false;
-      throw ValueError(fmt::format("Error parsing parameter '{}' {}.\nNot a boolean: {}\n", def.name,
-                                   type_name(def.type), text));
+      throw ValueError(fmt::format("Error parsing parameter '{}' {}.\nNot a boolean: {}\n",
+                                   def.name, type_name(def.type), text));
     }
     case OptType::kInt: {
       size_t used = 0;
@@ -97,8 +101,8 @@ Value convert_value(const OptionDef& def, const std::string& text) {
       } catch (const std::exception&) {
       }
       throw ValueError(fmt::format(
-          "Error parsing parameter '{}' {}.\ninvalid literal for int() with base 10: {}\n", def.name,
-          type_name(def.type), python_repr(text)));
+          "Error parsing parameter '{}' {}.\ninvalid literal for int() with base 10: {}\n",
+          def.name, type_name(def.type), python_repr(text)));
     }
     case OptType::kList: {
       std::vector<std::string> items;
@@ -119,9 +123,9 @@ Value convert_value(const OptionDef& def, const std::string& text) {
           std::find(def.choices.begin(), def.choices.end(), text) == def.choices.end()) {
         std::vector<std::string> quoted;
         for (const std::string& c : def.choices) quoted.push_back("'" + c + "'");
-        throw ValueError(
-            fmt::format("Error parsing parameter '{}'. Provided '{}' but available choices are: {}.",
-                        def.name, text, join(quoted, ", ")));
+        throw ValueError(fmt::format(
+            "Error parsing parameter '{}'. Provided '{}' but available choices are: {}.", def.name,
+            text, join(quoted, ", ")));
       }
       return text;
   }

@@ -25,7 +25,7 @@ struct OptionDef {
   std::vector<std::string> choices;
   std::string env_var;
   std::string metavar = "ARG";
-  std::string section;  ///< help section
+  std::string section;       ///< help section
   std::string default_text;  ///< the default as help shows it
 };
 

@@ -77,7 +77,7 @@ struct Executor::Node {
   std::vector<int> bad_deps, ignored_deps;  // task indexes
   Stage stage = Stage::kDeps;
   bool in_waiting = false;
-  Json values = Json::object();  // the task's values once it finished or was skipped
+  Json values = Json::object();      // the task's values once it finished or was skipped
   std::vector<std::string> changed;  // file_deps the check found changed
 };
 
@@ -546,7 +546,8 @@ void Executor::Impl::execute(int n) {
     deps.emplace_back(dep, take_signature(ex_.options_.checker, ex_.fs_, dep, st, old));
   }
   if (task.extension) {
-    if (std::optional<Json> extra = task.extension->extra_values(task); extra && extra->is_object()) {
+    if (std::optional<Json> extra = task.extension->extra_values(task);
+        extra && extra->is_object()) {
       for (const auto& [k, v] : extra->members()) values.set(k, v);
     }
   }
@@ -681,7 +682,8 @@ void Executor::Impl::loop(std::vector<std::string>& to_run) {
           current = gen_node(-1, name);
         }
         if (current < 0) {
-          if (std::any_of(nodes_.begin(), nodes_.end(), [](const Node& n) { return n.in_waiting; })) {
+          if (std::any_of(nodes_.begin(), nodes_.end(),
+                          [](const Node& n) { return n.in_waiting; })) {
             throw GraphError(waiting_cycle_message());
           }
           break;

@@ -9,7 +9,8 @@ namespace doit {
 
 bool wildcard_match(std::string_view pattern, std::string_view name) {
   const std::string p(pattern), n(name);
-  return fnmatch(p.c_str(), n.c_str(), 0) == 0;
+  // FNM_NOESCAPE: a backslash is an ordinary character, as in Python's fnmatch.
+  return fnmatch(p.c_str(), n.c_str(), FNM_NOESCAPE) == 0;
 }
 
 static bool contains(const std::vector<std::string>& v, const std::string& s) {

@@ -52,10 +52,14 @@ std::string python_list_repr(const std::vector<std::string>& items) {
 
 std::string python_value_repr(const Json& value) {
   switch (value.type()) {
-    case Json::Type::kNull: return "None";
-    case Json::Type::kBool: return value.as_bool() ? "True" : "False";
-    case Json::Type::kNumber: return value.text();
-    case Json::Type::kString: return python_repr(value.text());
+    case Json::Type::kNull:
+      return "None";
+    case Json::Type::kBool:
+      return value.as_bool() ? "True" : "False";
+    case Json::Type::kNumber:
+      return value.text();
+    case Json::Type::kString:
+      return python_repr(value.text());
     case Json::Type::kArray: {
       std::string out = "[";
       bool first = true;

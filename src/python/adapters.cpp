@@ -62,7 +62,8 @@ py::object PyTaskExtension::proxy(const Task& task) {
   if (proxy_) return proxy_;
   py::module_ task_module = py::module_::import("doit.task");
   py::dict kwargs;
-  py::object actions = dict_.contains("actions") ? py::object(dict_["actions"]) : py::object(py::none());
+  py::object actions =
+      dict_.contains("actions") ? py::object(dict_["actions"]) : py::object(py::none());
   kwargs["file_dep"] = py::cast(task.file_dep);
   kwargs["targets"] = py::cast(task.targets);
   kwargs["task_dep"] = py::cast(task.task_dep);
@@ -74,8 +75,8 @@ py::object PyTaskExtension::proxy(const Task& task) {
   }
   kwargs["doc"] = task.doc.empty() ? py::object(py::none()) : py::object(py::str(task.doc));
   if (task.verbosity) kwargs["verbosity"] = *task.verbosity;
-  kwargs["subtask_of"] = task.subtask_of.empty() ? py::object(py::none())
-                                                 : py::object(py::str(task.subtask_of));
+  kwargs["subtask_of"] =
+      task.subtask_of.empty() ? py::object(py::none()) : py::object(py::str(task.subtask_of));
   kwargs["has_subtask"] = task.is_group;
   proxy_ = task_module.attr("Task")(task.name, actions.is_none() ? py::object(py::list()) : actions,
                                     **kwargs);
@@ -175,8 +176,8 @@ std::string PyCommandSource::repr() const {
 std::optional<bool> PyUptodate::evaluate(const Task& task, const Json& values) {
   flush_console();
   try {
-    py::object result = runtime().attr("call_uptodate")(
-        item_, task_proxy(task), from_json(values), py::cpp_function(state_get), tasks_view());
+    py::object result = runtime().attr("call_uptodate")(item_, task_proxy(task), from_json(values),
+                                                        py::cpp_function(state_get), tasks_view());
     py::module_::import("sys").attr("stdout").attr("flush")();
     if (result.is_none()) return std::nullopt;
     return py::bool_(result).cast<bool>();
@@ -199,9 +200,7 @@ std::string PyFormatter::format(const std::string& text,
   try {
     py::dict d;
     for (const auto& [k, v] : mapping) d[py::str(k)] = py::str(v);
-    return runtime()
-        .attr("format_cmd")(text, d, std::string(style))
-        .cast<std::string>();
+    return runtime().attr("format_cmd")(text, d, std::string(style)).cast<std::string>();
   } catch (py::error_already_set& e) {
     throw std::runtime_error(format_traceback(e));
   }
@@ -255,9 +254,9 @@ py::dict tasks_view() {
   if (g_graph == nullptr || !view->empty()) return *view;
   py::object ns = py::module_::import("types").attr("SimpleNamespace");
   for (const Task& t : g_graph->tasks()) {
-    (*view)[py::str(t.name)] = ns(py::arg("name") = t.name, py::arg("has_subtask") = t.is_group,
-                                  py::arg("task_dep") = py::cast(t.task_dep),
-                                  py::arg("subtask_of") = t.subtask_of);
+    (*view)[py::str(t.name)] =
+        ns(py::arg("name") = t.name, py::arg("has_subtask") = t.is_group,
+           py::arg("task_dep") = py::cast(t.task_dep), py::arg("subtask_of") = t.subtask_of);
   }
   return *view;
 }

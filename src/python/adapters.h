@@ -57,7 +57,9 @@ class PyCallableAction : public CallableAction {
  public:
   /// `list_name` is the task key holding it ("actions", "clean", "teardown").
   PyCallableAction(py::object item, std::string task_name, std::string list_name)
-      : item_(std::move(item)), task_name_(std::move(task_name)), list_name_(std::move(list_name)) {}
+      : item_(std::move(item)),
+        task_name_(std::move(task_name)),
+        list_name_(std::move(list_name)) {}
   ActionOutcome run(const ActionEnv& env) override;
   std::string description() const override;
   void validate() override;

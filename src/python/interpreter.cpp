@@ -1,8 +1,8 @@
 #include "python/interpreter.h"
 
+#include <pybind11/embed.h>
 #include <cstdlib>
 #include <filesystem>
-#include <pybind11/embed.h>
 
 #include "python/embedded_package.h"
 

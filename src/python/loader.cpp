@@ -1,7 +1,7 @@
 #include "python/loader.h"
 
-#include <filesystem>
 #include <fmt/format.h>
+#include <filesystem>
 #include <unordered_set>
 
 #include "doit/output.h"
@@ -11,10 +11,10 @@ namespace doit::python {
 namespace {
 
 // The task keys pydoit accepts (0.37), in the order their types are checked.
-constexpr const char* kTaskKeys[] = {
-    "actions", "file_dep", "task_dep", "uptodate", "calc_dep", "targets", "setup",
-    "clean",   "teardown", "doc",      "params",   "pos_arg",  "verbosity", "getargs",
-    "title",   "watch",    "io",       "meta",     "basename", "name"};
+constexpr const char* kTaskKeys[] = {"actions", "file_dep", "task_dep",  "uptodate", "calc_dep",
+                                     "targets", "setup",    "clean",     "teardown", "doc",
+                                     "params",  "pos_arg",  "verbosity", "getargs",  "title",
+                                     "watch",   "io",       "meta",      "basename", "name"};
 
 std::string py_repr(py::handle h) { return py::repr(h).cast<std::string>(); }
 std::string type_repr(py::handle h) { return py_repr(py::type::of(h)); }
@@ -25,7 +25,6 @@ std::string type_repr(py::handle h) { return py_repr(py::type::of(h)); }
   throw DodoError(fmt::format("Task '{}' attribute '{}' must be {{{}}} got:{} {}", task, key,
                               accepted, py_repr(value), type_repr(value)));
 }
-
 
 bool is_sequence(py::handle v) { return PyList_Check(v.ptr()) || PyTuple_Check(v.ptr()); }
 
@@ -113,8 +112,8 @@ class TaskConverter {
       UptodateItem u;
       u.kind = UptodateItem::Kind::kCallable;
       const std::string text =
-          fmt::format("{} (args={}, kwargs={})", py::str(item).cast<std::string>(),
-                      py_repr(t[1]), py_repr(t[2]));
+          fmt::format("{} (args={}, kwargs={})", py::str(item).cast<std::string>(), py_repr(t[1]),
+                      py_repr(t[2]));
       u.callable = std::make_shared<PyUptodate>(py::make_tuple(item, t[1], t[2]), text);
       task.uptodate.push_back(std::move(u));
     }
@@ -122,8 +121,8 @@ class TaskConverter {
 
   ParamDef param(const Task& task, py::handle entry) {
     static const std::unordered_set<std::string> kFields = {
-        "name", "default", "short", "long", "type", "choices", "help",
-        "inverse", "env_var", "metavar", "section"};
+        "name", "default", "short",   "long",    "type",   "choices",
+        "help", "inverse", "env_var", "metavar", "section"};
     if (!PyDict_Check(entry.ptr())) {
       throw DodoError(fmt::format("Task '{}': params entries must be dicts, got {}", task.name,
                                   py_repr(entry)));
@@ -137,13 +136,12 @@ class TaskConverter {
     if (!unknown.empty()) {
       py::list names;
       for (const std::string& u : unknown) names.append(u);
-      throw DodoError(fmt::format("CmdOption dict contains invalid property '{}'",
-                                  py_repr(names)));
+      throw DodoError(fmt::format("CmdOption dict contains invalid property '{}'", py_repr(names)));
     }
     for (const char* required : {"name", "default"}) {
       if (!d.contains(required)) {
-        throw DodoError(fmt::format("CmdOption dict {} missing required property '{}'",
-                                    py_repr(d), required));
+        throw DodoError(
+            fmt::format("CmdOption dict {} missing required property '{}'", py_repr(d), required));
       }
     }
     ParamDef p;
@@ -198,8 +196,8 @@ class TaskConverter {
     return out;
   }
 
-  std::vector<std::string> paths(const Task& task, const char* key, const char* what,
-                                 py::handle v, bool dedup) {
+  std::vector<std::string> paths(const Task& task, const char* key, const char* what, py::handle v,
+                                 bool dedup) {
     if (!is_sequence(v)) bad_type(task.name, key, "list, tuple", v);
     std::vector<std::string> out;
     std::unordered_set<std::string> seen;
@@ -235,9 +233,9 @@ class TaskConverter {
       for (py::handle part : item) {
         std::string text;
         if (!path_text(part, &text)) {
-          throw DodoError(fmt::format(
-              "{}. CmdAction element must be a str or Path from pathlib. Got '{}' ({})", task.name,
-              py_repr(part), type_repr(part)));
+          throw DodoError(
+              fmt::format("{}. CmdAction element must be a str or Path from pathlib. Got '{}' ({})",
+                          task.name, py_repr(part), type_repr(part)));
         }
         cmd.argv.push_back(std::move(text));
       }
@@ -246,8 +244,8 @@ class TaskConverter {
     if (py::isinstance(item, cmd_action_) && runs_like_cmd_action(item)) {
       return Action{cmd_action(item)};
     }
-    return Action{std::shared_ptr<CallableAction>(
-        std::make_shared<PyCallableAction>(item, task.name, key))};
+    return Action{
+        std::shared_ptr<CallableAction>(std::make_shared<PyCallableAction>(item, task.name, key))};
   }
 
   /// A CmdAction (or LongRunning/Interactive) whose execute() is not overridden.
@@ -316,8 +314,9 @@ class TaskConverter {
       std::string text;
       if (PyTuple_Check(item.ptr())) {
         py::tuple t = py::reinterpret_borrow<py::tuple>(item);
-        text = fmt::format("{} (args={}, kwargs={})", py_repr(t[0]),
-                           t.size() > 1 ? py_repr(t[1]) : "[]", t.size() > 2 ? py_repr(t[2]) : "{}");
+        text =
+            fmt::format("{} (args={}, kwargs={})", py_repr(t[0]),
+                        t.size() > 1 ? py_repr(t[1]) : "[]", t.size() > 2 ? py_repr(t[2]) : "{}");
       } else {
         text = py_repr(item) + " (args=[], kwargs={})";
       }
@@ -479,8 +478,8 @@ LoadedDodo load_dodo(const std::string& dodo_path, const std::string& command) {
   LoadedDodo loaded;
   py::list task_dicts;
   try {
-    py::tuple result = py::module_::import("doit._loader")
-                           .attr("load")(module.attr("__dict__"), command);
+    py::tuple result =
+        py::module_::import("doit._loader").attr("load")(module.attr("__dict__"), command);
     for (auto kv : py::dict(result[0])) {
       loaded.config[py::str(kv.first).cast<std::string>()] = config_value(kv.second);
     }

@@ -22,7 +22,8 @@ class DodoError : public std::runtime_error {
 /// A DOIT_CONFIG value as C++ sees it. Lists hold the str() of each item;
 /// other objects (e.g. a reporter class) are kept as their repr in `object`.
 struct ConfigValue {
-  std::variant<std::monostate, bool, long long, double, std::string, std::vector<std::string>> value;
+  std::variant<std::monostate, bool, long long, double, std::string, std::vector<std::string>>
+      value;
   bool is_object = false;
 };
 using ConfigMap = std::map<std::string, ConfigValue>;

@@ -54,8 +54,12 @@ class Executor {
 
   /// Runs `selected` (task names, in order) and their dependencies; teardowns
   /// and the reporter's final summary always run. Returns a RunResult.
-  /// Throws GraphError (a cycle) or UptodateError after finishing up (exit 3).
+  /// Throws GraphError (a cycle), UnknownNameError (a command-line target
+  /// no delayed creator produced) or UptodateError after finishing up (exit 3).
   int run(const std::vector<std::string>& selected);
+
+  /// Who runs `@create_after` creators when their placeholder is reached.
+  void set_delayed_creator(DelayedTaskCreator* creator) { delayed_creator_ = creator; }
 
   /// True if the run stopped because of SIGINT.
   bool interrupted() const { return interrupted_; }
@@ -70,6 +74,7 @@ class Executor {
   RunOptions options_;
   StringFormatter* formatter_;
   bool interrupted_ = false;
+  DelayedTaskCreator* delayed_creator_ = nullptr;
 };
 
 }  // namespace doit

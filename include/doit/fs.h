@@ -43,6 +43,8 @@ class FileSystem {
   /// XXH3-128 of the file's content, streamed. Throws FsError when the file
   /// cannot be read (missing, a directory, permission denied).
   virtual Hash128 hash(const std::string& path) const = 0;
+  /// Files may have changed since (a task ran): forget anything cached.
+  virtual void invalidate() const {}
 };
 
 /// The real disk.

@@ -19,6 +19,18 @@ class GraphError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A name given on the command line that no task has (and no delayed
+/// creator produced). The CLI prints pydoit's "Invalid parameter" message.
+class UnknownNameError : public std::runtime_error {
+ public:
+  explicit UnknownNameError(std::string name)
+      : std::runtime_error("unknown task or target: " + name), name_(std::move(name)) {}
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
 /// Python's fnmatch.fnmatchcase: `*`, `?`, `[...]`, `[!...]`; a backslash is literal.
 bool wildcard_match(std::string_view pattern, std::string_view name);
 
@@ -43,6 +55,12 @@ class TaskGraph {
   int task_for_target(std::string_view path) const;
   /// Names matching a `*` pattern, in definition order.
   std::vector<std::string> match(std::string_view pattern) const;
+
+  /// Adds tasks created during the run (delayed creators, placeholders):
+  /// a task named like a placeholder replaces it in place; new names are
+  /// appended. Checks names, targets and task_dep like the constructor and
+  /// adds the implicit deps of the new tasks. Throws GraphError.
+  void add_tasks(std::vector<Task> tasks);
 
   /// Adds to `task` a task_dep on the producer of each path that is a target
   /// (used at load time and for file_dep added by calc_dep).

@@ -37,7 +37,13 @@ struct Failure {
 class Reporter {
  public:
   virtual ~Reporter() = default;
+  /// The task is about to be checked (pydoit's get_status); the first event
+  /// about a task. Default: nothing.
+  virtual void get_status(const Task&) {}
   virtual void execute_task(const Task& task) = 0;
+  /// One of the task's actions finished (teardown excluded); what it printed,
+  /// as captured. Comes before add_success/add_failure. Default: nothing.
+  virtual void action_output(const Task&, std::string_view /*out*/, std::string_view /*err*/) {}
   virtual void skip_uptodate(const Task& task) = 0;
   virtual void skip_ignore(const Task& task) = 0;
   virtual void add_success(const Task& task) = 0;
@@ -54,7 +60,9 @@ class Reporter {
 std::vector<std::string> reporter_names();
 
 /// Creates a built-in reporter writing to `out` (stdout or the -o file);
-/// nullptr if `name` is unknown.
+/// nullptr if `name` is unknown. `json` redirects the process's stdout and
+/// stderr (file descriptors 1 and 2) into its report from its creation until
+/// complete_run() (or its destruction).
 std::unique_ptr<Reporter> make_reporter(std::string_view name, Output& out, int failure_verbosity);
 
 }  // namespace doit

@@ -37,6 +37,9 @@ struct ActionEnv {
   LiveOutput* live_out = nullptr;
   /// Live stderr echo, or null when stderr is only captured.
   LiveOutput* live_err = nullptr;
+  /// Set only for `clean` actions: passed as `dryrun=` to callables that
+  /// take that parameter (CallableAction::takes_dryrun).
+  std::optional<bool> dryrun;
 };
 
 /// How one action ended.
@@ -73,6 +76,9 @@ class CallableAction {
   /// Checks the definition before the task is announced. Throws
   /// ActionDefinitionError.
   virtual void validate() {}
+  /// Whether the callable has a `dryrun` parameter: as a clean action it
+  /// then runs even in dry-run mode and receives ActionEnv::dryrun.
+  virtual bool takes_dryrun() const { return false; }
 };
 
 /// A command computed at run time (CmdAction given a callable).
@@ -218,6 +224,26 @@ struct ParamDef {
   std::shared_ptr<ParamConverter> converter;
 };
 
+/// What a `@create_after` placeholder stands for. Shared by the
+/// placeholders of one creator.
+struct DelayedCreation {
+  /// The creator's name (what the embedding calls to create the tasks).
+  std::string creator;
+  /// `target_regex`, if given (Python re.match: anchored at the start).
+  std::optional<std::string> target_regex;
+  /// Set once the creator ran.
+  bool created = false;
+};
+
+/// Placeholders made for one target given on the command line (a delayed
+/// creator whose `target_regex` matches it): the first that produces the
+/// target wins.
+struct RegexGroup {
+  std::string target;
+  std::vector<std::string> placeholders;
+  bool found = false;
+};
+
 /// One `getargs` entry: option `arg` receives value `key` (all values when
 /// unset) of task `task`.
 struct GetArg {
@@ -257,6 +283,13 @@ struct Task {
   /// Option values: params (defaults or the command line), then pos_arg;
   /// getargs values are added when the task is about to run.
   std::vector<std::pair<std::string, OptionValue>> options;
+  /// Set on a `@create_after` placeholder (no actions of its own).
+  std::shared_ptr<DelayedCreation> delayed;
+  /// The placeholder whose creator creates this one ("" = itself); set for
+  /// a not-yet-created sub-task named on the command line.
+  std::string delayed_base;
+  /// Set on the placeholders made for a target given on the command line.
+  std::shared_ptr<RegexGroup> regex_group;
   std::shared_ptr<TaskExtension> extension;
 
   /// The option named `name`, or nullptr.
@@ -265,6 +298,15 @@ struct Task {
   bool is_private() const { return !name.empty() && name[0] == '_'; }
   /// The text shown in `.  `/`-- `/`!! ` lines.
   std::string title() const;
+};
+
+/// Runs delayed creators for the executor (implemented by the embedding).
+class DelayedTaskCreator {
+ public:
+  virtual ~DelayedTaskCreator() = default;
+  /// The tasks `creator` creates, named after `base`. Throws
+  /// std::runtime_error with the user message on an invalid definition.
+  virtual std::vector<Task> create(const std::string& creator, const std::string& base) = 0;
 };
 
 }  // namespace doit

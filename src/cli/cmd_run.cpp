@@ -4,80 +4,28 @@
 #include <unistd.h>
 #include <csignal>
 
+#include <thread>
 #include "cli/command.h"
 #include "cli/dodo_session.h"
+#include "cli/task_options.h"
+
 #include "doit/executor.h"
 #include "doit/output.h"
+#include "doit/stat_cache.h"
 #include "doit/text.h"
 #include "python/adapters.h"
 
 namespace doit::cli {
 namespace {
 
-/// A task's params as command-line options.
-std::vector<OptionDef> param_options(const Task& task) {
-  std::vector<OptionDef> defs;
-  for (const ParamDef& p : task.params) {
-    OptionDef d;
-    d.name = p.name;
-    d.short_name = p.short_name;
-    d.long_name = p.long_name;
-    d.type = p.kind == ParamDef::Kind::kBool   ? OptType::kBool
-             : p.kind == ParamDef::Kind::kList ? OptType::kList
-                                               : OptType::kString;
-    d.inverse = p.inverse;
-    d.choices = p.choices;
-    d.help = p.help;
-    d.env_var = p.env_var;
-    d.metavar = p.metavar;
-    d.section = p.section;
-    defs.push_back(std::move(d));
-  }
-  return defs;
-}
-
-void set_option(Task& task, const std::string& name, OptionValue value) {
-  for (auto& [n, v] : task.options) {
-    if (n == name) {
-      v = std::move(value);
-      return;
-    }
-  }
-  task.options.emplace_back(name, std::move(value));
-}
+/// Names of the placeholders made for a command-line target (private: `_`).
+constexpr std::string_view kRegexTargetPrefix = "_regex_target_";
 
 /// Parses the words after a task's name as its options (SPEC §10.1);
 /// returns how many words were consumed.
 size_t apply_task_options(Task& task, const std::vector<std::string>& words) {
-  const std::vector<OptionDef> defs = param_options(task);
-  Parsed parsed;
-  try {
-    parsed = parse_options(defs, words);
-  } catch (const OptionError& e) {
-    throw UserError(parse_error_message("Task", defs, e));
-  } catch (const ValueError& e) {
-    throw UserError(e.what());
-  }
-  for (ParamDef& p : task.params) {
-    auto it = parsed.values.find(p.name);
-    try {
-      if (it == parsed.values.end()) {
-        const char* env = p.env_var.empty() ? nullptr : std::getenv(p.env_var.c_str());
-        if (env == nullptr) continue;
-        set_option(task, p.name,
-                   p.kind == ParamDef::Kind::kList ? p.converter->from_list({env})
-                                                   : p.converter->from_text(env));
-      } else if (const bool* b = std::get_if<bool>(&it->second)) {
-        set_option(task, p.name, p.converter->from_bool(*b));
-      } else if (const auto* l = std::get_if<std::vector<std::string>>(&it->second)) {
-        set_option(task, p.name, p.converter->from_list(*l));
-      } else {
-        set_option(task, p.name, p.converter->from_text(std::get<std::string>(it->second)));
-      }
-    } catch (const std::invalid_argument& e) {
-      throw UserError(e.what());
-    }
-  }
+  ParamValues parsed = parse_params(task.params, words);
+  for (auto& [name, value] : parsed.values) set_option(task, name, std::move(value));
   if (!task.pos_arg.empty()) {
     std::vector<Json> items;
     for (const std::string& w : parsed.rest) items.push_back(Json::string(w));
@@ -86,6 +34,66 @@ size_t apply_task_options(Task& task, const std::vector<std::string>& words) {
     return words.size();
   }
   return words.size() - parsed.rest.size();
+}
+
+UserError unknown_name(const Invocation& inv, const std::string& word) {
+  if (inv.command_named) {
+    return UserError(
+        fmt::format("command `run` invalid parameter: \"{}\". Must be a task, or a target.\n"
+                    "Type \"{} list\" to see available tasks",
+                    word, inv.bin));
+  }
+  return UserError(
+      fmt::format("Invalid parameter: \"{}\". Must be a command, task, or a target.\n"
+                  "Type \"{} help\" to see available commands.\n"
+                  "Type \"{} list\" to see available tasks.\n",
+                  word, inv.bin, inv.bin));
+}
+
+/// `base:sub` where `base` is a delayed placeholder: a placeholder for the
+/// sub-task, created when the creator runs (SPEC §5.8). "" if not that case.
+std::string delayed_subtask(TaskGraph& graph, const std::string& word) {
+  const size_t colon = word.find(':');
+  if (colon == std::string::npos) return {};
+  const int base = graph.find(word.substr(0, colon));
+  if (base == TaskGraph::kNotFound || !graph.task(base).delayed) return {};
+  Task placeholder;
+  placeholder.name = word;
+  placeholder.has_action_list = false;
+  placeholder.delayed = graph.task(base).delayed;
+  placeholder.delayed_base = graph.task(base).name;
+  placeholder.task_dep = graph.task(base).task_dep;
+  graph.add_tasks({std::move(placeholder)});
+  return word;
+}
+
+/// A target no task has yet: placeholders for the delayed creators whose
+/// target_regex matches it (or, with --auto-delayed-regex, that have none).
+std::vector<std::string> delayed_for_target(TaskGraph& graph, const std::string& target,
+                                            bool auto_regex) {
+  auto group = std::make_shared<RegexGroup>();
+  group->target = target;
+  std::vector<Task> placeholders;
+  for (const Task& t : graph.tasks()) {
+    if (!t.delayed || t.name.starts_with(kRegexTargetPrefix)) continue;
+    const bool match = t.delayed->target_regex
+                           ? python::regex_match(*t.delayed->target_regex, target)
+                           : auto_regex;
+    if (!match) continue;
+    Task placeholder;
+    placeholder.name = std::string(kRegexTargetPrefix) + target + ":" + t.name;
+    placeholder.has_action_list = false;
+    placeholder.delayed = t.delayed;
+    placeholder.delayed_base = t.name;
+    placeholder.task_dep = t.task_dep;
+    placeholder.file_dep = {target};
+    placeholder.regex_group = group;
+    group->placeholders.push_back(placeholder.name);
+    placeholders.push_back(std::move(placeholder));
+  }
+  std::vector<std::string> names = group->placeholders;
+  graph.add_tasks(std::move(placeholders));
+  return names;
 }
 
 /// Resolves command-line words (or default_tasks) into task names.
@@ -112,17 +120,14 @@ std::vector<std::string> select_tasks(const Invocation& inv, DodoSession& sessio
       selected.push_back(graph.task(producer).name);
       continue;
     }
-    if (inv.command_named) {
-      throw UserError(
-          fmt::format("command `run` invalid parameter: \"{}\". Must be a task, or a target.\n"
-                      "Type \"{} list\" to see available tasks",
-                      word, inv.bin));
+    if (std::string name = delayed_subtask(graph, word); !name.empty()) {
+      selected.push_back(std::move(name));
+      continue;
     }
-    throw UserError(
-        fmt::format("Invalid parameter: \"{}\". Must be a command, task, or a target.\n"
-                    "Type \"{} help\" to see available commands.\n"
-                    "Type \"{} list\" to see available tasks.\n",
-                    word, inv.bin, inv.bin));
+    std::vector<std::string> placeholders =
+        delayed_for_target(graph, word, session.options.get_bool("auto_delayed_regex"));
+    if (placeholders.empty()) throw unknown_name(inv, word);
+    selected.insert(selected.end(), placeholders.begin(), placeholders.end());
   }
   return selected;
 }
@@ -209,18 +214,32 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
                     reporter_name, inv.bin));
   }
 
-  RealFileSystem fs;
+  RealFileSystem disk;
+  StatCache fs(disk);
+  {
+    std::vector<std::string> paths;
+    for (const Task& t : session.graph->tasks()) {
+      paths.insert(paths.end(), t.file_dep.begin(), t.file_dep.end());
+      paths.insert(paths.end(), t.targets.begin(), t.targets.end());
+    }
+    fs.prefetch(paths, std::max(1u, std::thread::hardware_concurrency()));
+  }
   python::PyFormatter formatter;
   set_interrupt_hook(python::interrupt_python);
   install_interrupt_handlers();
   python::set_state_for_python(db.get(), session.graph.get());
+  python::PyDelayedCreator delayed_creator;
   Executor executor(*session.graph, *db, fs, *reporter, ro, &formatter);
+  executor.set_delayed_creator(&delayed_creator);
   int result = 0;
   try {
     result = executor.run(selected);
   } catch (const GraphError& e) {
     report_to.flush();
     throw UserError(e.what());
+  } catch (const UnknownNameError& e) {
+    report_to.flush();
+    throw unknown_name(inv, e.name());
   } catch (const UptodateError& e) {
     report_to.flush();
     throw python::PythonTraceback(e.what());

@@ -21,6 +21,9 @@ class UserError : public std::runtime_error {
 /// Exit code of errors raised before tasks run (SPEC §12.1).
 constexpr int kExitUserError = 3;
 
+/// The state database file when --db-file is not given.
+constexpr char kDefaultDepFile[] = ".doit.db";
+
 struct Invocation {
   /// Program name as messages show it (basename of argv[0]).
   std::string bin;
@@ -73,6 +76,13 @@ int execute_info(const Invocation& inv, const Parsed& parsed);
 int execute_ignore(const Invocation& inv, const Parsed& parsed);
 std::vector<OptionDef> forget_options();
 int execute_forget(const Invocation& inv, const Parsed& parsed);
+std::vector<OptionDef> clean_options();
+int execute_clean(const Invocation& inv, const Parsed& parsed);
+std::vector<OptionDef> dumpdb_options();
+std::string dumpdb_description();
+int execute_dumpdb(const Invocation& inv, const Parsed& parsed);
+std::string reset_dep_description();
+int execute_reset_dep(const Invocation& inv, const Parsed& parsed);
 /// The general help text (`doit help`).
 std::string general_help(const std::string& bin);
 

@@ -2,6 +2,7 @@
 
 #include "cli/command.h"
 #include "doit/output.h"
+#include "doit/reporter.h"
 
 namespace doit::cli {
 namespace {
@@ -46,7 +47,7 @@ std::vector<OptionDef> no_options() { return {}; }
 std::vector<OptionDef> dodo_options() {
   std::vector<OptionDef> defs;
   defs.push_back(value("dep_file", 0, "db-file", OptType::kString,
-                       "file used to save successful runs", ".doit.db", "DB backend"));
+                       "file used to save successful runs", kDefaultDepFile, "DB backend"));
   OptionDef backend = value("backend", 0, "backend", OptType::kString,
                             "Select dependency file backend.", "sqlite3", "DB backend");
   backend.choices = {"dbm", "json", "sqlite3"};
@@ -84,7 +85,7 @@ std::vector<OptionDef> run_options() {
                        "1"));
   OptionDef reporter =
       value("reporter", 'r', "reporter", OptType::kString, "Choose output reporter.", "console");
-  reporter.choices = {"console", "executed-only", "zero", "error-only"};
+  reporter.choices = reporter_names();
   defs.push_back(reporter);
   defs.push_back(value("outfile", 'o', "output-file", OptType::kString,
                        "write the reporter's output to a file", "stdout"));
@@ -103,6 +104,20 @@ std::vector<OptionDef> run_options() {
                        "of the run",
                        "0"));
   return defs;
+}
+
+std::vector<OptionDef> clean_options() {
+  std::vector<OptionDef> defs;
+  defs.push_back(flag("cleandep", 'c', "clean-dep", "clean task dependencies too"));
+  defs.push_back(flag("cleanall", 'a', "clean-all", "clean all task"));
+  defs.push_back(flag("dryrun", 'n', "dry-run", "print actions without really executing them"));
+  defs.push_back(flag("cleanforget", 0, "forget", "also forget tasks after cleaning"));
+  return defs;
+}
+
+std::vector<OptionDef> dumpdb_options() {
+  return {value("dep_file", 0, "db-file", OptType::kString, "file used to save successful runs",
+                kDefaultDepFile)};
 }
 
 std::vector<OptionDef> list_options() {
@@ -127,9 +142,11 @@ std::vector<OptionDef> list_options() {
 const std::vector<Command>& commands() {
   static const std::vector<Command> all = [] {
     std::vector<Command> c = {
-        {"clean", "clean action / remove targets", "[TASK ...]", "", no_options, true,
-         not_yet_available},
-        {"dumpdb", "dump dependency DB", "", "", no_options, false, not_yet_available},
+        {"clean", "clean action / remove targets", "[TASK ...]",
+         "If no task is specified clean default tasks and set --clean-dep automatically.",
+         clean_options, true, execute_clean},
+        {"dumpdb", "dump dependency DB", "", dumpdb_description(), dumpdb_options, false,
+         execute_dumpdb},
         {"forget", "clear successful run status from internal DB", "[TASK ...]",
          "If no task is specified, the default tasks are forgotten (all tasks when there are "
          "none).",
@@ -140,7 +157,7 @@ const std::vector<Command>& commands() {
         {"info", "show info about a task", "TASK", "", info_options, true, execute_info},
         {"list", "list tasks from dodo file", "[TASK ...]", "", list_options, true, execute_list},
         {"reset-dep", "recompute and save the state of file dependencies without executing actions",
-         "[TASK ...]", "", no_options, true, not_yet_available},
+         "[TASK ...]", reset_dep_description(), no_options, true, execute_reset_dep},
         {"run", "run tasks", "[TASK/TARGET...]", "", run_options, true, execute_run},
         {"strace", "use strace to list file_deps and targets", "TASK", "", no_options, true,
          not_yet_available},

@@ -1,5 +1,7 @@
 #include "cli/dodo_session.h"
 
+#include "cli/task_options.h"
+
 #include <fmt/format.h>
 #include <unistd.h>
 #include <cstdlib>
@@ -104,23 +106,72 @@ void apply_config(const python::ConfigMap& config, const std::vector<OptionDef>&
   }
 }
 
+/// Values of @task_params creators: the words after the creator's name on
+/// the command line, else its [task:NAME] config, else the defaults
+/// (SPEC §5.7, §3.4).
+python::CreatorArgs creator_arguments(const std::vector<std::string>& words,
+                                      const ConfigFiles& files) {
+  python::CreatorArgs args;
+  for (auto& [creator, params] : python::creator_params()) {
+    std::vector<std::pair<std::string, OptionValue>> values;
+    for (ParamDef& p : params) values.emplace_back(p.name, p.converter->default_value());
+    for (auto& [name, value] : task_config(files, creator, params)) {
+      for (auto& [n, v] : values) {
+        if (n == name) v = value;
+      }
+    }
+    for (size_t i = 0; i < words.size(); ++i) {
+      if (words[i] != creator) continue;
+      const std::vector<std::string> rest(words.begin() + static_cast<long>(i) + 1, words.end());
+      for (auto& [name, value] : parse_params(params, rest).values) {
+        for (auto& [n, v] : values) {
+          if (n == name) v = value;
+        }
+      }
+    }
+    args.emplace(creator, std::move(values));
+  }
+  return args;
+}
+
 }  // namespace
 
-DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& parsed) {
-  DodoSession session;
+OptionValues command_options(const Invocation& inv, const Command& cmd, const Parsed& parsed,
+                             const ConfigFiles& files) {
+  OptionValues options;
   const std::vector<OptionDef> defs = all_options(cmd);
+  apply_config_files(files, cmd.name, defs, options);
   for (const OptionDef& def : defs) {
     if (def.env_var.empty()) continue;
     if (const char* env = std::getenv(def.env_var.c_str()); env != nullptr) {
       try {
-        session.options.set_explicit(def.name, convert_value(def, env));
+        options.set_explicit(def.name, convert_value(def, env));
       } catch (const ValueError& e) {
         throw UserError(e.what());
       }
     }
   }
-  for (const auto& [name, value] : parsed.values) session.options.set_explicit(name, value);
-  for (const auto& [name, value] : inv.early_options) session.options.set_explicit(name, value);
+  for (const auto& [name, value] : parsed.values) options.set_explicit(name, value);
+  for (const auto& [name, value] : inv.early_options) options.set_explicit(name, value);
+  return options;
+}
+
+OptionValues command_options(const Invocation& inv, const Command& cmd, const Parsed& parsed) {
+  std::unique_ptr<python::Interpreter> for_toml;
+  const ConfigFiles files = read_config_files(
+      inv.initial_workdir, [&] { for_toml = std::make_unique<python::Interpreter>(inv.argv); });
+  return command_options(inv, cmd, parsed, files);
+}
+
+DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& parsed) {
+  DodoSession session;
+  const std::vector<OptionDef> defs = all_options(cmd);
+  // Config files are read from the start-up folder (SPEC §1.2), before the
+  // dodo file is looked for: they may name it.
+  session.config_files = read_config_files(inv.initial_workdir, [&] {
+    session.interpreter = std::make_unique<python::Interpreter>(inv.argv);
+  });
+  session.options = command_options(inv, cmd, parsed, session.config_files);
 
   session.dodo_path = find_dodo(session.options);
   const std::string dir_opt = session.options.get_string("cwdPath");
@@ -137,11 +188,12 @@ DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& p
     throw UserError(fmt::format("Cannot change into '{}'.", workdir.string()));
   }
 
-  session.interpreter = std::make_unique<python::Interpreter>(inv.argv);
+  if (!session.interpreter) session.interpreter = std::make_unique<python::Interpreter>(inv.argv);
   python::set_command_line_vars(inv.vars, inv.initial_workdir);
   python::LoadedDodo loaded;
   try {
-    loaded = python::load_dodo(session.dodo_path, cmd.name);
+    python::import_dodo(session.dodo_path);
+    loaded = python::create_tasks(cmd.name, creator_arguments(parsed.rest, session.config_files));
   } catch (const python::DodoError& e) {
     throw UserError(e.what());
   }
@@ -167,6 +219,7 @@ DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& p
   } catch (const GraphError& e) {
     throw UserError(e.what());
   }
+  apply_task_config(session.config_files, *session.graph);
   return session;
 }
 

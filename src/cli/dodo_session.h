@@ -1,5 +1,6 @@
-// Loading a project for a command: find the dodo file (SPEC §2), change into
-// its folder, start Python, create the tasks, apply DOIT_CONFIG.
+// Loading a project for a command: read the config files of the start-up
+// folder, find the dodo file (SPEC §2), change into its folder, start
+// Python, create the tasks, apply DOIT_CONFIG and the per-task config.
 #pragma once
 
 #include <memory>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/config_files.h"
 #include "doit/graph.h"
 #include "doit/state_db.h"
 #include "python/interpreter.h"
@@ -16,17 +18,33 @@
 namespace doit::cli {
 
 struct DodoSession {
+  /// First member: Python stops after everything else that may hold its objects.
   std::unique_ptr<python::Interpreter> interpreter;
   std::string dodo_path;  ///< absolute
-  /// Option values: command line, environment, DOIT_CONFIG, defaults.
+  /// doit.cfg and pyproject.toml of the start-up folder.
+  ConfigFiles config_files;
+  /// Option values: command line, environment, DOIT_CONFIG, config files, defaults.
   OptionValues options;
+  /// The tasks; params have their [task:NAME] defaults applied.
   std::unique_ptr<TaskGraph> graph;
+  /// DOIT_CONFIG.
   python::ConfigMap config;
 };
 
-/// Loads the project for `cmd`. Throws UserError (dodo not found, invalid
-/// tasks...) or python::PythonTraceback.
+/// Loads the project for `cmd`. Throws UserError (bad config file, dodo not
+/// found, invalid tasks...) or python::PythonTraceback.
 DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& parsed);
+
+/// The options of `cmd` from the command line, the environment and `files`
+/// (no DOIT_CONFIG). Throws UserError for a value its option's type rejects.
+OptionValues command_options(const Invocation& inv, const Command& cmd, const Parsed& parsed,
+                             const ConfigFiles& files);
+
+/// For commands that do not load a dodo file (e.g. dumpdb): the same, with
+/// the config files read from the start-up folder. If pyproject.toml holds
+/// doit configuration, Python is started to read it and stopped again, so a
+/// command must not call both this and open_dodo.
+OptionValues command_options(const Invocation& inv, const Command& cmd, const Parsed& parsed);
 
 /// Opens the state database named by the options (dep_file).
 std::unique_ptr<StateDb> open_state(const DodoSession& session);

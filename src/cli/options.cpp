@@ -213,7 +213,7 @@ std::string parse_error_message(const std::string& what, const std::vector<Optio
 bool OptionValues::has(const std::string& name) const { return get(name) != nullptr; }
 
 const Value* OptionValues::get(const std::string& name) const {
-  for (const auto* layer : {&explicit_, &config_, &defaults_}) {
+  for (const auto* layer : {&explicit_, &config_, &config_file_, &defaults_}) {
     auto it = layer->find(name);
     if (it != layer->end()) return &it->second;
   }

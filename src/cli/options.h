@@ -67,12 +67,16 @@ std::string option_repr(const OptionDef& def);
 std::string parse_error_message(const std::string& what, const std::vector<OptionDef>& defs,
                                 const OptionError& error);
 
-/// Values with their priority applied: explicit > env > config > default.
+/// Values with their priority applied (SPEC §1.4): explicit (command line
+/// and environment) > config (DOIT_CONFIG) > config files (doit.cfg,
+/// pyproject.toml) > default.
 class OptionValues {
  public:
   void set_default(const std::string& name, Value v) { defaults_[name] = std::move(v); }
+  void set_config_file(const std::string& name, Value v) { config_file_[name] = std::move(v); }
   void set_config(const std::string& name, Value v) { config_[name] = std::move(v); }
   void set_explicit(const std::string& name, Value v) { explicit_[name] = std::move(v); }
+  /// Set on the command line or by the environment (not by any config).
   bool is_explicit(const std::string& name) const { return explicit_.contains(name); }
   bool has(const std::string& name) const;
   const Value* get(const std::string& name) const;
@@ -82,7 +86,7 @@ class OptionValues {
   std::vector<std::string> get_list(const std::string& name) const;
 
  private:
-  std::map<std::string, Value> defaults_, config_, explicit_;
+  std::map<std::string, Value> defaults_, config_file_, config_, explicit_;
 };
 
 }  // namespace doit::cli

@@ -79,6 +79,7 @@ struct Executor::Node {
   bool in_waiting = false;
   Json values = Json::object();      // the task's values once it finished or was skipped
   std::vector<std::string> changed;  // file_deps the check found changed
+  bool started = false;              // step() was called once
 };
 
 class Executor::Impl {
@@ -97,6 +98,9 @@ class Executor::Impl {
   Step step(int n);
   void add_waits(int n, const std::vector<std::string>& names, bool calc);
   void update_waiting(int n);
+  /// Runs a placeholder's delayed creator (once) and turns the node into
+  /// the task it created (SPEC §5.8).
+  void create_delayed(int n);
   void parent_status(Node& waiting, const Node& dep);
   void merge_calc_results(const Node& dep, Node& waiting);
   void process(int n);
@@ -238,6 +242,15 @@ void Executor::Impl::merge_calc_results(const Node& dep, Node& waiting) {
 Executor::Impl::Step Executor::Impl::step(int n) {
   switch (nodes_[n].stage) {
     case Node::Stage::kDeps: {
+      if (!nodes_[n].started) {
+        nodes_[n].started = true;
+        // A placeholder for a command-line target that another one found.
+        const auto& group = graph_.task(nodes_[n].task).regex_group;
+        if (group && group->found) {
+          nodes_[n].stage = Node::Stage::kFinished;
+          return Step::kDone;
+        }
+      }
       while (true) {
         std::vector<std::string> calc(std::move(nodes_[n].calc_dep));
         nodes_[n].calc_dep.clear();
@@ -256,6 +269,10 @@ Executor::Impl::Step Executor::Impl::step(int n) {
         Node& node = nodes_[n];
         if (!node.calc_dep.empty() || !node.task_dep.empty()) continue;
         if (!node.wait_run.empty() || !node.wait_run_calc.empty()) return Step::kWait;
+        if (graph_.task(node.task).delayed) {
+          create_delayed(n);  // the node now stands for the created task
+          continue;
+        }
         break;
       }
       nodes_[n].stage = Node::Stage::kSelected;
@@ -288,6 +305,39 @@ Executor::Impl::Step Executor::Impl::step(int n) {
   }
   nodes_[n].stage = Node::Stage::kFinished;
   return Step::kDone;
+}
+
+void Executor::Impl::create_delayed(int n) {
+  const Task& placeholder = graph_.task(nodes_[n].task);
+  const std::string name = placeholder.name;
+  const std::string base = placeholder.delayed_base.empty() ? name : placeholder.delayed_base;
+  const std::shared_ptr<DelayedCreation> delayed = placeholder.delayed;
+  const std::shared_ptr<RegexGroup> group = placeholder.regex_group;
+  const std::vector<std::string> file_dep = placeholder.file_dep;
+  if (!delayed->created) {
+    delayed->created = true;
+    if (ex_.delayed_creator_ == nullptr) throw GraphError("delayed tasks cannot be created here");
+    graph_.add_tasks(ex_.delayed_creator_->create(delayed->creator, base));
+    node_of_.resize(graph_.size(), -1);
+  }
+  Task& task = graph_.task(nodes_[n].task);
+  if (task.delayed == delayed) {
+    // Not replaced by a created task: an empty task from now on.
+    if (!task.delayed_base.empty() && !group) throw UnknownNameError(name);
+    task.delayed.reset();
+  }
+  graph_.add_implicit_deps(task, file_dep);
+  if (group) {
+    task.file_dep.clear();
+    if (graph_.task_for_target(group->target) != TaskGraph::kNotFound) {
+      group->found = true;
+    } else {
+      std::erase(group->placeholders, name);
+      if (group->placeholders.empty()) throw UnknownNameError(group->target);
+    }
+  }
+  nodes_[n].task_dep.assign(task.task_dep.begin(), task.task_dep.end());
+  nodes_[n].calc_dep = task.calc_dep;
 }
 
 void Executor::Impl::update_waiting(int n) {
@@ -342,6 +392,7 @@ bool Executor::Impl::select(int n) {
   Node& node = nodes_[n];
   const Task& task = graph_.task(node.task);
   if (node.run_status != Node::RunStatus::kNone) return true;  // second pass after setup
+  ex_.reporter_.get_status(task);
 
   const TaskRecord* record = ex_.db_.find(task.name);
   if (!node.ignored_deps.empty() || (record != nullptr && record->ignored)) {
@@ -479,10 +530,15 @@ void Executor::Impl::execute(int n) {
     return;
   }
   ex_.reporter_.execute_task(task);
+  ex_.fs_.invalidate();  // its actions may change any file
 
   const int verbosity = effective_verbosity(task);
-  ActionEnv env{task, node.changed, verbosity, verbosity >= 2 ? &live_ : nullptr,
-                verbosity >= 1 ? &live_ : nullptr};
+  ActionEnv env{.task = task,
+                .changed = node.changed,
+                .verbosity = verbosity,
+                .live_out = verbosity >= 2 ? &live_ : nullptr,
+                .live_err = verbosity >= 1 ? &live_ : nullptr,
+                .dryrun = std::nullopt};
   if (!task.capture) {
     env.live_out = &live_;
     env.live_err = &live_;
@@ -500,6 +556,7 @@ void Executor::Impl::execute(int n) {
     }
     out += outcome.out;
     err += outcome.err;
+    ex_.reporter_.action_output(task, outcome.out, outcome.err);
     if (interrupt_requested()) {
       stop_ = true;
       ex_.interrupted_ = true;
@@ -628,8 +685,12 @@ void Executor::Impl::teardown() {
     const Task& task = graph_.task(*it);
     const int verbosity = effective_verbosity(task);
     const std::vector<std::string> none;
-    ActionEnv env{task, none, verbosity, verbosity >= 2 ? &live_ : nullptr,
-                  verbosity >= 1 ? &live_ : nullptr};
+    ActionEnv env{.task = task,
+                  .changed = none,
+                  .verbosity = verbosity,
+                  .live_out = verbosity >= 2 ? &live_ : nullptr,
+                  .live_err = verbosity >= 1 ? &live_ : nullptr,
+                  .dryrun = std::nullopt};
     for (const Action& action : task.teardown) {
       ActionOutcome outcome;
       try {

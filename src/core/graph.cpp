@@ -66,6 +66,55 @@ TaskGraph::TaskGraph(std::vector<Task> tasks) : tasks_(std::move(tasks)) {
   for (Task& task : tasks_) add_implicit_deps(task, task.file_dep);
 }
 
+void TaskGraph::add_tasks(std::vector<Task> tasks) {
+  std::vector<int> added;
+  for (Task& task : tasks) {
+    auto it = by_name_.find(task.name);
+    if (it != by_name_.end()) {
+      if (!tasks_[it->second].delayed) throw GraphError("Task names must be unique. " + task.name);
+      for (const std::string& target : tasks_[it->second].targets) by_target_.erase(target);
+      tasks_[it->second] = std::move(task);
+      added.push_back(it->second);
+    } else {
+      tasks_.push_back(std::move(task));
+      by_name_.emplace(tasks_.back().name, size() - 1);
+      added.push_back(size() - 1);
+    }
+  }
+  for (int i : added) {
+    Task& task = tasks_[i];
+    std::vector<std::string> plain, expanded;
+    for (const std::string& dep : task.task_dep) {
+      if (dep.find('*') == std::string::npos) {
+        plain.push_back(dep);
+      } else {
+        for (std::string& name : match(dep)) expanded.push_back(std::move(name));
+      }
+    }
+    plain.insert(plain.end(), expanded.begin(), expanded.end());
+    task.task_dep = std::move(plain);
+    for (const std::string& dep : task.task_dep) {
+      if (!by_name_.contains(dep)) {
+        throw GraphError(fmt::format("{}. Task dependency '{}' does not exist.", task.name, dep));
+      }
+    }
+    for (const std::string& dep : task.setup) {
+      if (!by_name_.contains(dep)) {
+        throw GraphError(fmt::format("Task '{}': invalid setup task '{}'.", task.name, dep));
+      }
+    }
+    for (const std::string& target : task.targets) {
+      auto [it, inserted] = by_target_.emplace(target, i);
+      if (!inserted && it->second != i) {
+        throw GraphError(fmt::format(
+            "Two different tasks can't have a common target.'{}' is a target for {} and {}.",
+            target, task.name, tasks_[it->second].name));
+      }
+    }
+  }
+  for (int i : added) add_implicit_deps(tasks_[i], tasks_[i].file_dep);
+}
+
 int TaskGraph::find(std::string_view name) const {
   auto it = by_name_.find(std::string(name));
   return it == by_name_.end() ? kNotFound : it->second;

@@ -98,9 +98,15 @@ ActionOutcome PyCallableAction::run(const ActionEnv& env) {
     py::dict task_options = options_dict(env.task, env.changed);
     task_options.attr("pop")("changed");
     proxy.attr("options") = task_options;
+    py::object extra_kwargs = py::none();
+    if (env.dryrun && takes_dryrun()) {
+      py::dict kwargs;
+      kwargs["dryrun"] = *env.dryrun;
+      extra_kwargs = kwargs;
+    }
     py::dict res = runtime().attr("run_python_action")(
         item_, proxy, options, live_writer(env.live_out, false), live_writer(env.live_err, true),
-        py::arg("capture") = env.task.capture);
+        py::arg("capture") = env.task.capture, py::arg("extra_kwargs") = extra_kwargs);
     const std::string status = res["status"].cast<std::string>();
     outcome.status = status == "success"  ? ActionOutcome::Status::kSuccess
                      : status == "failed" ? ActionOutcome::Status::kFailed
@@ -146,6 +152,14 @@ std::string PyCallableAction::description() const {
     return runtime().attr("describe_action")(item_, task_name_, list_name_).cast<std::string>();
   } catch (py::error_already_set& e) {
     throw ActionDefinitionError(py::str(e.value()).cast<std::string>());
+  }
+}
+
+bool PyCallableAction::takes_dryrun() const {
+  try {
+    return runtime().attr("wants_dryrun")(item_).cast<bool>();
+  } catch (py::error_already_set&) {
+    return false;
   }
 }
 
@@ -310,6 +324,14 @@ std::optional<Json> PyTaskExtension::extra_values(const Task&) {
   py::object values = runtime().attr("save_extra_values")(proxy_);
   if (!py::bool_(values).cast<bool>()) return std::nullopt;
   return to_json(values);
+}
+
+}  // namespace doit::python
+
+namespace doit::python {
+
+bool regex_match(const std::string& pattern, const std::string& text) {
+  return !py::module_::import("re").attr("match")(pattern, text).is_none();
 }
 
 }  // namespace doit::python

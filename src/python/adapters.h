@@ -63,6 +63,7 @@ class PyCallableAction : public CallableAction {
   ActionOutcome run(const ActionEnv& env) override;
   std::string description() const override;
   void validate() override;
+  bool takes_dryrun() const override;
 
  private:
   py::object item_;
@@ -144,6 +145,9 @@ py::dict options_dict(const Task& task, const std::vector<std::string>& changed)
 
 /// The state database that uptodate helpers read (result_dep, UptodateCalculator).
 void set_state_for_python(const StateDb* db, const TaskGraph* graph);
+
+/// Python's re.match(pattern, text) is not None (anchored at the start only).
+bool regex_match(const std::string& pattern, const std::string& text);
 
 /// Lets SIGINT interrupt a running Python action (async-signal-safe).
 void interrupt_python();

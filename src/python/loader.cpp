@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <unordered_set>
 
+#include "doit/graph.h"
 #include "doit/output.h"
 #include "python/adapters.h"
 
@@ -51,6 +52,9 @@ class TaskConverter {
         long_running_(tools_module_.attr("LongRunning")),
         interactive_(tools_module_.attr("Interactive")) {}
 
+  /// One params entry of `task` (also used for @task_params creators).
+  ParamDef param_of(const Task& task, py::handle entry) { return param(task, entry); }
+
   Task convert(py::dict d) {
     Task task;
     task.name = d["name"].cast<std::string>();
@@ -73,6 +77,9 @@ class TaskConverter {
                           ? d["_subtask_of"].cast<std::string>()
                           : std::string();
     task.is_group = d.contains("_is_group") && d["_is_group"].cast<bool>();
+    if (d.contains("_placeholder") && d["_placeholder"].cast<bool>()) {
+      task.delayed = delayed_creation(d["_delayed"]);
+    }
     auto ext = std::make_shared<PyTaskExtension>(d);
     task.extension = ext;
     for (ParamDef& p : task.params) task.options.emplace_back(p.name, p.converter->default_value());
@@ -84,6 +91,20 @@ class TaskConverter {
   }
 
  private:
+  /// The shared record of a delayed creator (one per creator and load).
+  std::shared_ptr<DelayedCreation> delayed_creation(py::handle info) {
+    const std::string creator = py::str(info["creator"]).cast<std::string>();
+    std::shared_ptr<DelayedCreation>& slot = delayed_[creator];
+    if (!slot) {
+      slot = std::make_shared<DelayedCreation>();
+      slot->creator = creator;
+      if (!info["target_regex"].is_none()) {
+        slot->target_regex = py::str(info["target_regex"]).cast<std::string>();
+      }
+    }
+    return slot;
+  }
+
   /// getargs and uptodate objects with configure_task change the task's
   /// dependencies through pydoit's Task: build it now and read them back.
   static bool needs_proxy(py::dict d) {
@@ -418,6 +439,7 @@ class TaskConverter {
     }
   }
 
+  std::map<std::string, std::shared_ptr<DelayedCreation>> delayed_;
   py::module_ action_module_, tools_module_;
   py::object cmd_action_, long_running_, interactive_;
   std::unordered_set<std::string> valid_keys_{std::begin(kTaskKeys), std::end(kTaskKeys)};
@@ -454,53 +476,105 @@ bool is_user_error(const py::error_already_set& e) {
 
 }  // namespace
 
-LoadedDodo load_dodo(const std::string& dodo_path, const std::string& command) {
+namespace {
+
+/// The imported dodo module (leaked on purpose: it lives as long as Python).
+py::object* g_module = nullptr;
+
+/// Calls `fn`, turning Python errors into DodoError / PythonTraceback.
+template <typename Fn>
+auto with_user_errors(Fn fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (py::error_already_set& e) {
+    if (is_user_error(e)) throw DodoError(py::str(e.value()).cast<std::string>());
+    throw PythonTraceback(format_traceback(e));
+  }
+}
+
+}  // namespace
+
+void import_dodo(const std::string& dodo_path) {
   namespace fs = std::filesystem;
   const fs::path path = fs::absolute(dodo_path);
   py::module_ sys = py::module_::import("sys");
   sys.attr("path").attr("insert")(0, path.parent_path().string());
   py::module_::import("doit._vars").attr("LOADING") = true;
-
-  py::object module;
   flush_console();
-  try {
+  with_user_errors([&] {
     py::module_ util = py::module_::import("importlib.util");
     const std::string name = path.stem().string();
     py::object spec = util.attr("spec_from_file_location")(name, path.string());
-    module = util.attr("module_from_spec")(spec);
+    py::object module = util.attr("module_from_spec")(spec);
     sys.attr("modules")[py::str(name)] = module;
     spec.attr("loader").attr("exec_module")(module);
-  } catch (py::error_already_set& e) {
-    if (is_user_error(e)) throw DodoError(py::str(e.value()).cast<std::string>());
-    throw PythonTraceback(format_traceback(e));
-  }
+    g_module = new py::object(module);
+  });
+}
 
+std::vector<std::pair<std::string, std::vector<ParamDef>>> creator_params() {
+  std::vector<std::pair<std::string, std::vector<ParamDef>>> out;
+  with_user_errors([&] {
+    py::dict found =
+        py::module_::import("doit._loader").attr("creator_params")(g_module->attr("__dict__"));
+    TaskConverter converter;
+    for (auto kv : found) {
+      Task holder;
+      holder.name = py::str(kv.first).cast<std::string>();
+      std::vector<ParamDef> params;
+      for (py::handle entry : kv.second) params.push_back(converter.param_of(holder, entry));
+      out.emplace_back(holder.name, std::move(params));
+    }
+  });
+  return out;
+}
+
+LoadedDodo create_tasks(const std::string& command, const CreatorArgs& creator_args) {
   LoadedDodo loaded;
   py::list task_dicts;
-  try {
+  with_user_errors([&] {
+    py::dict args;
+    for (const auto& [creator, values] : creator_args) {
+      py::dict kwargs;
+      for (const auto& [name, value] : values) kwargs[py::str(name)] = option_object(value);
+      args[py::str(creator)] = kwargs;
+    }
     py::tuple result =
-        py::module_::import("doit._loader").attr("load")(module.attr("__dict__"), command);
+        py::module_::import("doit._loader").attr("load")(g_module->attr("__dict__"), command, args);
     for (auto kv : py::dict(result[0])) {
       loaded.config[py::str(kv.first).cast<std::string>()] = config_value(kv.second);
     }
     task_dicts = result[1];
-  } catch (py::error_already_set& e) {
-    if (is_user_error(e)) throw DodoError(py::str(e.value()).cast<std::string>());
-    throw PythonTraceback(format_traceback(e));
-  }
+  });
   py::module_::import("doit._vars").attr("LOADING") = false;
-
-  TaskConverter converter;
-  loaded.tasks.reserve(task_dicts.size());
-  try {
+  with_user_errors([&] {
+    TaskConverter converter;
+    loaded.tasks.reserve(task_dicts.size());
     for (py::handle d : task_dicts) {
       loaded.tasks.push_back(converter.convert(py::reinterpret_borrow<py::dict>(d)));
     }
-  } catch (py::error_already_set& e) {
-    if (is_user_error(e)) throw DodoError(py::str(e.value()).cast<std::string>());
-    throw PythonTraceback(format_traceback(e));
-  }
+  });
   return loaded;
+}
+
+LoadedDodo load_dodo(const std::string& dodo_path, const std::string& command) {
+  import_dodo(dodo_path);
+  return create_tasks(command, {});
+}
+
+std::vector<Task> PyDelayedCreator::create(const std::string& creator, const std::string& base) {
+  try {
+    return with_user_errors([&] {
+      py::list dicts = py::module_::import("doit._loader").attr("create_delayed")(creator, base);
+      TaskConverter converter;
+      std::vector<Task> tasks;
+      for (py::handle d : dicts)
+        tasks.push_back(converter.convert(py::reinterpret_borrow<py::dict>(d)));
+      return tasks;
+    });
+  } catch (const DodoError& e) {
+    throw GraphError(e.what());
+  }
 }
 
 void set_command_line_vars(const std::vector<std::pair<std::string, std::string>>& vars,

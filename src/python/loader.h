@@ -33,12 +33,30 @@ struct LoadedDodo {
   ConfigMap config;
 };
 
-/// Imports `dodo_path` (its folder first on sys.path) and creates the tasks
-/// for `command`. Throws DodoError, or PythonTraceback for an exception in
-/// the user's code.
+/// Imports `dodo_path` (its folder first on sys.path); the module is kept
+/// for the calls below. Throws DodoError, or PythonTraceback for an
+/// exception in the user's code.
+void import_dodo(const std::string& dodo_path);
+
+/// The `@task_params` creators of the imported dodo file and their params.
+std::vector<std::pair<std::string, std::vector<ParamDef>>> creator_params();
+
+/// Keyword arguments of `@task_params` creators, by creator name.
+using CreatorArgs = std::map<std::string, std::vector<std::pair<std::string, OptionValue>>>;
+
+/// Runs the task creators of the imported dodo file for `command` and
+/// converts the tasks. Throws DodoError or PythonTraceback.
+LoadedDodo create_tasks(const std::string& command, const CreatorArgs& creator_args);
+
+/// import_dodo + create_tasks without creator arguments.
 LoadedDodo load_dodo(const std::string& dodo_path, const std::string& command);
 
-/// Reads only DOIT_CONFIG after load_dodo (already part of LoadedDodo).
+/// Runs `@create_after` creators during execution (after import_dodo).
+class PyDelayedCreator : public DelayedTaskCreator {
+ public:
+  std::vector<Task> create(const std::string& creator, const std::string& base) override;
+};
+
 /// Sets doit.get_var() values and the initial working directory for dodo code.
 void set_command_line_vars(const std::vector<std::pair<std::string, std::string>>& vars,
                            const std::string& initial_workdir);

@@ -386,19 +386,51 @@ def test_task_params_and_params_key_conflict(dodo):
                                "in conjuction with `@task_params`")
 
 
-def test_delayed_creator_is_loaded_with_its_delay_info(dodo):
-    namespace, _ = dodo('''
-        from doit import create_after
-        @create_after(executed='early', target_regex='.*\\\\.out')
-        def task_late():
-            yield {'name': 'a', 'actions': []}
-    ''')
-    tasks = load(namespace)[1]
+DELAYED_DODO = '''
+    from doit import create_after
+    @create_after(executed='early', target_regex='.*\\\\.out')
+    def task_late():
+        """made late"""
+        yield {'name': 'a', 'actions': []}
+'''
+
+
+def test_delayed_creator_is_a_placeholder_under_run(dodo):
+    namespace, _ = dodo(DELAYED_DODO)
+    tasks = _loader.load(namespace, 'run')[1]
+    assert names(tasks) == ['late']
+    (late,) = tasks
+    assert late['_placeholder'] is True
+    assert (late['actions'], late['task_dep'], late['doc']) == (None, ['early'], 'made late')
+    assert late['_delayed'] == {'creator': 'late', 'executed': 'early',
+                                'target_regex': '.*\\.out', 'creates': []}
+
+
+def test_delayed_creator_runs_when_asked(dodo):
+    namespace, _ = dodo(DELAYED_DODO)
+    _loader.load(namespace, 'run')
+    assert names(_loader.create_delayed('late', 'late')) == ['late', 'late:a']
+
+
+def test_delayed_creator_runs_at_once_under_list(dodo):
+    namespace, _ = dodo(DELAYED_DODO)
+    tasks = _loader.load(namespace, 'list')[1]
     assert names(tasks) == ['late', 'late:a']
     for task in tasks:
         assert task['_delayed'] == {'executed': 'early',
                                     'target_regex': '.*\\.out',
                                     'creates': []}
+
+
+def test_delayed_creator_with_creates_stays_a_placeholder_everywhere(dodo):
+    namespace, _ = dodo('''
+        from doit import create_after
+        @create_after(executed='early', creates=['b1', 'b2'])
+        def task_maker():
+            yield {'basename': 'b1', 'actions': []}
+    ''')
+    assert names(_loader.load(namespace, 'list')[1]) == ['b1', 'b2']
+    assert all(t['_placeholder'] for t in _loader.load(namespace, 'list')[1])
 
 
 # --- DOIT_CONFIG -----------------------------------------------------------

@@ -138,7 +138,7 @@ TEST(FailureKindTest, NamesArePydoitExceptionNames) {
 
 TEST_F(ReporterTest, KnowsTheBuiltInReporterNames) {
   EXPECT_EQ(reporter_names(),
-            (std::vector<std::string>{"console", "executed-only", "zero", "error-only"}));
+            (std::vector<std::string>{"console", "executed-only", "zero", "error-only", "json"}));
   for (const std::string& name : reporter_names())
     EXPECT_NE(make_reporter(name, *output_, 0), nullptr);
   EXPECT_EQ(make_reporter("nope", *output_, 0), nullptr);

@@ -39,22 +39,63 @@ _MAX_UNWRAP = 100  # guards against __wrapped__ cycles
 _DUPLICATE = "Task generation '%s' has duplicated definition of '%s'"
 
 
+#: Commands under which ``@create_after`` creators run during execution.
+DELAYED_COMMANDS = frozenset(('run', 'auto', 'strace'))
+
+#: Delayed creators left for later: name -> (creator, creator_args).
+_delayed = {}
+
+
 def load(namespace, command='run', creator_args=None,
          command_names=COMMAND_NAMES):
     """Run the task creators of ``namespace`` (a dodo module's dict).
 
-    ``command`` is the doit command being run (kept for delayed creators;
-    today they are loaded like any other). ``creator_args`` maps a creator
-    name to the keyword arguments of a ``@task_params`` creator; missing
-    entries use the params' defaults.
+    ``command`` is the doit command being run: under run/auto/strace a
+    ``@create_after`` creator is not called now; a placeholder task stands
+    for it (one per name in ``creates``), marked ``_placeholder`` and
+    carrying ``_delayed``; ``create_delayed`` calls it later. Creators with
+    ``creates`` stay placeholders under every command. ``creator_args``
+    maps a creator name to the keyword arguments of a ``@task_params``
+    creator; missing entries use the params' defaults.
     Returns ``(config, tasks)``: the DOIT_CONFIG dict (or {}) and the task
     dicts in definition order.
     """
     config = load_config(namespace)
     tasks = []
+    _delayed.clear()
     for name, creator in find_creators(namespace, command_names):
+        later = getattr(creator, 'doit_create_after', None)
+        if later is not None and (command in DELAYED_COMMANDS or later.creates):
+            _delayed[name] = (creator, creator_args or {})
+            tasks.extend(_placeholders(name, creator, later))
+            continue
         tasks.extend(_run_creator(name, creator, creator_args or {}))
     return config, tasks
+
+
+def _placeholders(name, creator, later):
+    """The stand-in tasks of a delayed creator (no actions)."""
+    info = {'creator': name, 'executed': later.task_dep,
+            'target_regex': later.target_regex,
+            'creates': list(later.creates)}
+    doc = getattr(creator, '__doc__', None)
+    out = []
+    for task_name in (list(later.creates) or [name]):
+        task = {'name': task_name, 'actions': None,
+                'doc': first_line(doc) if isinstance(doc, str) else '',
+                'task_dep': [later.task_dep] if later.task_dep else []}
+        task = _finish(task, name, None)
+        task['_delayed'] = info
+        task['_placeholder'] = True
+        out.append(task)
+    return out
+
+
+def create_delayed(creator_name, base):
+    """Call the delayed creator ``creator_name`` now; its tasks are named
+    after ``base`` (the placeholder being replaced). Returns task dicts."""
+    creator, creator_args = _delayed[creator_name]
+    return _run_creator(base, creator, creator_args)
 
 
 def load_config(namespace):

@@ -2,6 +2,8 @@
 // each task checked right before it would run, state saved per finished task.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +32,18 @@ struct RunOptions {
   int default_verbosity = 1;
   Checker checker = Checker::kContent;
   FormatStyle format_style = FormatStyle::kOld;
+  /// Record the file_dep signatures taken before the actions ran, so that an
+  /// edit made while a task runs leaves it not up to date (`auto`).
+  bool signatures_before_actions = false;
+
+  // `auto` cycles:
+  /// Called before a task's actions start (to stop the server it replaces).
+  std::function<void(const Task&)> before_execute;
+  /// When > 0: the last action of the last task of the run that is still
+  /// running after this long is a long-running one (a server): the task is
+  /// recorded as done, and on_long_running is told, while it goes on running.
+  std::chrono::milliseconds long_running_grace{0};
+  std::function<void(const Task&)> on_long_running;
 };
 
 /// Exit statuses above this are "Command error" (TaskError), not "Command failed".

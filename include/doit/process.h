@@ -2,6 +2,8 @@
 // output captured and echoed line by line.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +19,10 @@ struct SpawnSpec {
   std::optional<std::vector<std::string>> env;
   /// false: stdout/stderr are inherited (nothing captured).
   bool capture = true;
+  /// If set: called once when the process has run for `grace` and is still
+  /// running (`auto` uses it to tell a server from a short command).
+  std::function<void()> after_grace;
+  std::chrono::milliseconds grace{0};
 };
 
 struct ProcessResult {
@@ -32,6 +38,11 @@ struct ProcessResult {
 /// child keeping them open keeps us waiting, as pydoit), echoing complete
 /// lines to `live_out`/`live_err` when given.
 ProcessResult run_process(const SpawnSpec& spec, LiveOutput* live_out, LiveOutput* live_err);
+
+/// Signals a child gets back to their default disposition (the embedded
+/// Python ignores SIGPIPE; doit handles SIGINT/SIGTERM), as Python's
+/// subprocess does with restore_signals.
+void reset_child_signals(void* posix_spawnattr);
 
 /// The argv that runs `command` through the shell.
 std::vector<std::string> shell_argv(const std::string& command);

@@ -100,7 +100,7 @@ std::string command_help(const std::string& bin, const Command& cmd) {
     for (const std::string& section : sections) {
       out += "\n    " + (section.empty() ? cmd.name : section) + "\n";
       for (const OptionDef& d : defs) {
-        if (d.section != section) continue;
+        if (d.section != section || d.hidden) continue;
         out += "      " + flags_text(d) + "\n";
         std::string help = d.help;
         if (!d.default_text.empty()) help += " [default: " + d.default_text + "]";

@@ -9,9 +9,13 @@
 #include "cli/dodo_session.h"
 #include "cli/task_options.h"
 
+#include <filesystem>
+#include <set>
+
 #include "doit/executor.h"
 #include "doit/output.h"
 #include "doit/stat_cache.h"
+#include "doit/supervisor.h"
 #include "doit/text.h"
 #include "python/adapters.h"
 
@@ -148,6 +152,76 @@ void drop_task_deps(TaskGraph& graph, const std::vector<std::string>& selected) 
   }
 }
 
+/// The report a `doit auto` cycle writes for its supervisor (supervisor.h).
+class AutoReport {
+ public:
+  explicit AutoReport(int fd) : fd_(fd) {
+    if (fd_ >= 0) ::fcntl(fd_, F_SETFD, FD_CLOEXEC);  // not for the actions
+  }
+  ~AutoReport() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool active() const { return fd_ >= 0; }
+  void line(std::string_view text) {
+    if (fd_ < 0) return;
+    std::string out(text);
+    out += '\n';
+    [[maybe_unused]] const ssize_t n = ::write(fd_, out.data(), out.size());
+  }
+  void watch(const std::string& path) { line(std::string(auto_report::kWatch) + path); }
+  /// Asks the supervisor to stop `task`'s old server and waits until it did.
+  void stop_before(const std::string& task) {
+    if (fd_ < 0) return;
+    line(std::string(auto_report::kStop) + task);
+    std::string reply;
+    char c;
+    while (::read(fd_, &c, 1) == 1 && c != '\n') reply += c;
+  }
+
+ private:
+  int fd_;
+};
+
+/// What a cycle watches: dodo.py, the local modules it imported, the config
+/// files, and the file_dep and `watch` of the selected tasks and everything
+/// they depend on, but no task's target.
+void report_watch_set(AutoReport& report, const Invocation& inv, const DodoSession& session,
+                      const std::vector<std::string>& selected) {
+  namespace fs = std::filesystem;
+  const TaskGraph& graph = *session.graph;
+  std::vector<char> seen(graph.size(), 0);
+  std::vector<int> stack;
+  for (const std::string& name : selected) {
+    if (const int t = graph.find(name); t != TaskGraph::kNotFound) stack.push_back(t);
+  }
+  std::set<std::string> paths;
+  while (!stack.empty()) {
+    const int t = stack.back();
+    stack.pop_back();
+    if (seen[t]) continue;
+    seen[t] = 1;
+    const Task& task = graph.task(t);
+    paths.insert(task.file_dep.begin(), task.file_dep.end());
+    paths.insert(task.watch.begin(), task.watch.end());
+    for (const auto* deps : {&task.task_dep, &task.setup, &task.calc_dep}) {
+      for (const std::string& d : *deps) {
+        if (const int i = graph.find(d); i != TaskGraph::kNotFound) stack.push_back(i);
+      }
+    }
+  }
+  for (const std::string& p : paths) {
+    if (graph.task_for_target(p) == TaskGraph::kNotFound) report.watch(fs::absolute(p).string());
+  }
+  report.watch(session.dodo_path);
+  for (const std::string& m :
+       python::local_module_files(fs::path(session.dodo_path).parent_path().string())) {
+    report.watch(m);
+  }
+  for (const char* name : {"doit.cfg", "pyproject.toml"}) {
+    report.watch((fs::path(inv.initial_workdir) / name).string());
+  }
+}
+
 [[noreturn]] void die_by_signal(int sig) {
   flush_console();
   std::signal(sig, SIG_DFL);
@@ -159,7 +233,11 @@ void drop_task_deps(TaskGraph& graph, const std::vector<std::string>& selected) 
 
 int execute_run(const Invocation& inv, const Parsed& parsed) {
   const Command& cmd = *find_command("run");
+  AutoReport report(parsed.values.contains("auto_report")
+                        ? static_cast<int>(std::get<long long>(parsed.values.at("auto_report")))
+                        : -1);
   DodoSession session = open_dodo(inv, cmd, parsed);
+  report.line(auto_report::kLoaded);
   const OptionValues& opt = session.options;
 
   RunOptions ro;
@@ -193,6 +271,16 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
     for (const Task& t : session.graph->tasks()) selected.push_back(t.name);
   }
   if (opt.get_bool("single")) drop_task_deps(*session.graph, selected);
+  if (report.active()) {
+    report.line(auto_report::kSelected);
+    report_watch_set(report, inv, session, selected);
+    ro.signatures_before_actions = true;
+    ro.before_execute = [&report](const Task& task) { report.stop_before(task.name); };
+    ro.long_running_grace = kLongRunningGrace;
+    ro.on_long_running = [&report](const Task& task) {
+      report.line(std::string(auto_report::kRunning) + task.name);
+    };
+  }
 
   std::unique_ptr<StateDb> db = open_state(session);
 

@@ -71,6 +71,8 @@ std::vector<OptionDef> list_options();
 int execute_list(const Invocation& inv, const Parsed& parsed);
 std::vector<OptionDef> no_options();
 int execute_help(const Invocation& inv, const Parsed& parsed);
+std::vector<OptionDef> auto_options();
+int execute_auto(const Invocation& inv, const Parsed& parsed);
 std::vector<OptionDef> info_options();
 int execute_info(const Invocation& inv, const Parsed& parsed);
 int execute_ignore(const Invocation& inv, const Parsed& parsed);

@@ -103,6 +103,10 @@ std::vector<OptionDef> run_options() {
                        "show the error message (1) and the task's output (2) again at the end "
                        "of the run",
                        "0"));
+  OptionDef report = value("auto_report", 0, "auto-report", OptType::kInt,
+                           "internal: where a `doit auto` cycle reports what to watch", "");
+  report.hidden = true;
+  defs.push_back(report);
   return defs;
 }
 
@@ -142,6 +146,11 @@ std::vector<OptionDef> list_options() {
 const std::vector<Command>& commands() {
   static const std::vector<Command> all = [] {
     std::vector<Command> c = {
+        {"auto", "automatically execute tasks when a dependency changes", "[TASK ...]",
+         "Runs the tasks, then again whenever a file they depend on (file_dep, watch), "
+         "dodo.py, a local module it imports or a config file changes. Each cycle loads "
+         "dodo.py afresh.",
+         auto_options, true, execute_auto},
         {"clean", "clean action / remove targets", "[TASK ...]",
          "If no task is specified clean default tasks and set --clean-dep automatically.",
          clean_options, true, execute_clean},

@@ -27,6 +27,8 @@ struct OptionDef {
   std::string metavar = "ARG";
   std::string section;       ///< help section
   std::string default_text;  ///< the default as help shows it
+  /// Internal: accepted but not shown by `help`.
+  bool hidden = false;
 };
 
 using Value = std::variant<bool, long long, std::string, std::vector<std::string>>;

@@ -89,7 +89,9 @@ class Executor::Impl {
   int run(const std::vector<std::string>& selected);
 
  private:
-  void loop(std::vector<std::string>& to_run);
+  void loop();
+  /// Nothing is left to schedule but the task being run.
+  bool nothing_else_to_run() const;
   enum class Step { kTask, kWait, kDone };
 
   int gen_node(int parent, const std::string& name);
@@ -110,6 +112,8 @@ class Executor::Impl {
   /// Puts the getargs values into the task's options; false (a failure
   /// reported) if one is missing.
   bool fetch_getargs(int n);
+  /// The current signature of each existing file_dep of `task`.
+  std::vector<std::pair<std::string, FileSignature>> signatures_now(const Task& task) const;
   /// An invalid definition found while running: "Execution aborted.", exit 2.
   void abort_run(int n, const std::string& message);
   void teardown();
@@ -123,6 +127,11 @@ class Executor::Impl {
   std::vector<Node> nodes_;
   std::vector<int> node_of_;  // task index → node index
   std::deque<int> ready_;
+  std::vector<std::string> to_run_;  // selected names not reached yet, last first
+  /// The signatures of the running task's file_deps before its actions, and
+  /// whether its last action is running (for long-running detection).
+  std::vector<std::pair<std::string, FileSignature>> executing_before_;
+  bool last_action_ = false;
   bool stop_ = false;
   int result_ = kRunSuccess;
   std::vector<int> teardown_list_;  // task indexes, in start order
@@ -486,6 +495,17 @@ ActionOutcome Executor::Impl::run_cmd(const CmdAction& cmd, const ActionEnv& env
     shown = "'" + python_list_repr(argv) + "'";
     spec.argv = argv;
   }
+  if (ex_.options_.long_running_grace.count() > 0 && last_action_ && nothing_else_to_run()) {
+    spec.grace = ex_.options_.long_running_grace;
+    spec.after_grace = [this, &task = env.task] {
+      // Still running with nothing else to do: a server. Recorded as started
+      // (signatures from before its actions), so that the next cycle keeps
+      // it unless what it depends on changed.
+      ex_.db_.save_success(task.name, std::string(checker_name(ex_.options_.checker)),
+                           executing_before_, "{}", std::nullopt);
+      if (ex_.options_.on_long_running) ex_.options_.on_long_running(task);
+    };
+  }
   ProcessResult pr = run_process(spec, env.live_out, env.live_err);
   outcome.out = std::move(pr.out);
   outcome.err = std::move(pr.err);
@@ -529,8 +549,12 @@ void Executor::Impl::execute(int n) {
     abort_run(n, e.what());
     return;
   }
+  if (ex_.options_.before_execute) ex_.options_.before_execute(task);
   ex_.reporter_.execute_task(task);
   ex_.fs_.invalidate();  // its actions may change any file
+  std::vector<std::pair<std::string, FileSignature>> before;
+  if (ex_.options_.signatures_before_actions) before = signatures_now(task);
+  executing_before_ = before;
 
   const int verbosity = effective_verbosity(task);
   ActionEnv env{.task = task,
@@ -547,6 +571,7 @@ void Executor::Impl::execute(int n) {
   Json values = Json::object();
   std::optional<Json> result;
   for (const Action& action : task.actions) {
+    last_action_ = &action == &task.actions.back();
     ActionOutcome outcome;
     try {
       outcome = run_action(action, env, task.capture);
@@ -598,6 +623,12 @@ void Executor::Impl::execute(int n) {
       f.verbosity = verbosity;
       handle_failure(n, std::move(f));
       return;
+    }
+    const auto early = std::find_if(before.begin(), before.end(),
+                                    [&](const auto& entry) { return entry.first == dep; });
+    if (early != before.end()) {
+      deps.push_back(*early);
+      continue;
     }
     const FileSignature* old = previous ? previous->find_dep(dep) : nullptr;
     deps.emplace_back(dep, take_signature(ex_.options_.checker, ex_.fs_, dep, st, old));
@@ -676,6 +707,19 @@ void Executor::Impl::abort_run(int n, const std::string& message) {
   ex_.db_.remove(graph_.task(nodes_[n].task).name);
 }
 
+std::vector<std::pair<std::string, FileSignature>> Executor::Impl::signatures_now(
+    const Task& task) const {
+  std::vector<std::pair<std::string, FileSignature>> out;
+  const TaskRecord* previous = ex_.db_.find(task.name);
+  for (const std::string& dep : task.file_dep) {
+    const FileStat st = ex_.fs_.stat(dep);
+    if (!st.exists) continue;
+    const FileSignature* old = previous ? previous->find_dep(dep) : nullptr;
+    out.emplace_back(dep, take_signature(ex_.options_.checker, ex_.fs_, dep, st, old));
+  }
+  return out;
+}
+
 void Executor::Impl::process(int n) {
   if (select(n) && fetch_getargs(n)) execute(n);
 }
@@ -709,10 +753,10 @@ void Executor::Impl::teardown() {
 }
 
 int Executor::Impl::run(const std::vector<std::string>& selected) {
-  std::vector<std::string> to_run(selected.rbegin(), selected.rend());
+  to_run_.assign(selected.rbegin(), selected.rend());
   std::exception_ptr error;
   try {
-    loop(to_run);
+    loop();
   } catch (...) {
     error = std::current_exception();
   }
@@ -724,7 +768,17 @@ int Executor::Impl::run(const std::vector<std::string>& selected) {
   return result_;
 }
 
-void Executor::Impl::loop(std::vector<std::string>& to_run) {
+bool Executor::Impl::nothing_else_to_run() const {
+  if (!ready_.empty()) return false;
+  for (const std::string& name : to_run_) {
+    const int t = graph_.find(name);
+    if (t != TaskGraph::kNotFound && node_of_[t] < 0) return false;
+  }
+  return std::none_of(nodes_.begin(), nodes_.end(), [](const Node& n) { return n.in_waiting; });
+}
+
+void Executor::Impl::loop() {
+  std::vector<std::string>& to_run = to_run_;
   int current = -1;
   while (true) {
     if (stop_) break;

@@ -5,7 +5,9 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include "doit/output.h"
@@ -17,6 +19,8 @@ namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kNotFoundStatus = 127;
+/// Poll step while waiting for an uncaptured process's grace period.
+constexpr int kGraceStepMs = 20;
 
 /// Collects one pipe's bytes and echoes complete lines.
 struct Stream {
@@ -55,6 +59,21 @@ class ErrSide : public LiveOutput {
 
 }  // namespace
 
+void reset_child_signals(void* posix_spawnattr) {
+  auto* attr = static_cast<posix_spawnattr_t*>(posix_spawnattr);
+  sigset_t defaults, empty;
+  sigemptyset(&defaults);
+  for (int sig : {SIGPIPE, SIGXFSZ, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD}) {
+    sigaddset(&defaults, sig);
+  }
+  sigemptyset(&empty);
+  posix_spawnattr_setsigdefault(attr, &defaults);
+  posix_spawnattr_setsigmask(attr, &empty);
+  short flags = 0;
+  posix_spawnattr_getflags(attr, &flags);
+  posix_spawnattr_setflags(attr, flags | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+}
+
 std::vector<std::string> shell_argv(const std::string& command) {
   return {"/bin/sh", "-c", command};
 }
@@ -85,10 +104,29 @@ ProcessResult run_process(const SpawnSpec& spec, LiveOutput* live_out, LiveOutpu
   }
 
   flush_console();
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  reset_child_signals(&attr);
   pid_t pid = 0;
   const int rc =
-      posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), spec.env ? envp.data() : environ);
+      posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), spec.env ? envp.data() : environ);
   posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  // The grace deadline (after_grace), if any.
+  const auto started = std::chrono::steady_clock::now();
+  bool grace_pending = static_cast<bool>(spec.after_grace);
+  const auto poll_timeout = [&]() -> int {
+    if (!grace_pending) return -1;
+    const auto left = spec.grace - (std::chrono::steady_clock::now() - started);
+    return std::max<int>(
+        0, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
+  };
+  const auto check_grace = [&] {
+    if (grace_pending && std::chrono::steady_clock::now() - started >= spec.grace) {
+      grace_pending = false;
+      spec.after_grace();
+    }
+  };
   if (spec.capture) {
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
@@ -121,10 +159,12 @@ ProcessResult run_process(const SpawnSpec& spec, LiveOutput* live_out, LiveOutpu
         fds[nfds] = {streams[i].fd, POLLIN, 0};
         which[nfds++] = i;
       }
-      if (::poll(fds, nfds, -1) < 0) {
+      const int ready = ::poll(fds, nfds, poll_timeout());
+      if (ready < 0) {
         if (errno == EINTR) continue;
         break;
       }
+      check_grace();
       for (int k = 0; k < nfds; ++k) {
         if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
         Stream& s = streams[which[k]];
@@ -146,7 +186,18 @@ ProcessResult run_process(const SpawnSpec& spec, LiveOutput* live_out, LiveOutpu
   }
 
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  bool reaped = false;
+  while (grace_pending && !reaped) {  // not capturing: wait in steps until the grace passed
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) {
+      reaped = true;
+    } else {
+      ::poll(nullptr, 0, std::min(poll_timeout(), kGraceStepMs));
+      check_grace();
+    }
+  }
+  while (!reaped) {
+    if (waitpid(pid, &status, 0) == pid || errno != EINTR) reaped = true;
   }
   if (WIFEXITED(status)) {
     result.returncode = WEXITSTATUS(status);

@@ -335,3 +335,31 @@ bool regex_match(const std::string& pattern, const std::string& text) {
 }
 
 }  // namespace doit::python
+
+namespace doit::python {
+
+std::vector<std::string> local_module_files(const std::string& dir) {
+  constexpr const char* kCode = R"PY(
+def _local_module_files(root):
+    import os, sys
+    root = os.path.realpath(root) + os.sep
+    found = set()
+    for module in list(sys.modules.values()):
+        path = getattr(module, '__file__', None)
+        if not path:
+            continue
+        path = os.path.realpath(path)
+        if path.startswith(root) and 'site-packages' not in path and 'dist-packages' not in path:
+            found.add(path)
+    return sorted(found)
+)PY";
+  static auto* fn = [] {
+    py::dict scope;
+    scope["__builtins__"] = py::module_::import("builtins");
+    py::exec(kCode, scope);
+    return new py::object(scope["_local_module_files"]);
+  }();
+  return (*fn)(dir).cast<std::vector<std::string>>();
+}
+
+}  // namespace doit::python

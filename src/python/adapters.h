@@ -4,6 +4,7 @@
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <pybind11/eval.h>
 
 #include <stdexcept>
 #include <string>
@@ -145,6 +146,10 @@ py::dict options_dict(const Task& task, const std::vector<std::string>& changed)
 
 /// The state database that uptodate helpers read (result_dep, UptodateCalculator).
 void set_state_for_python(const StateDb* db, const TaskGraph* graph);
+
+/// Files of the modules imported so far that live under `dir` (the dodo
+/// file's own folder), outside site-packages: what `auto` watches.
+std::vector<std::string> local_module_files(const std::string& dir);
 
 /// Python's re.match(pattern, text) is not None (anchored at the start only).
 bool regex_match(const std::string& pattern, const std::string& text);

@@ -1,0 +1,57 @@
+// `doit auto`: runs a cycle, watches what it reports, runs the next cycle on
+// a change. Each cycle is a fresh process (a `doit run` that loads dodo.py
+// anew, since CPython cannot be re-initialised in one process); the
+// supervisor itself never loads Python.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace doit {
+
+/// How a cycle process talks to the supervisor: lines on the socket it was
+/// given (--auto-report=FD).
+///   "watch <path>"   a path whose change starts the next cycle
+///   "loaded"         dodo.py loaded and the tasks created
+///   "selected"       the command-line names were all found
+///   "stop <task>"    about to run <task>: stop its old server first; the
+///                    cycle waits for the reply "ok"
+///   "running <task>" <task>'s last action is long-running (a server): the
+///                    cycle is done, its process goes on serving
+namespace auto_report {
+inline constexpr std::string_view kWatch = "watch ";
+inline constexpr std::string_view kLoaded = "loaded";
+inline constexpr std::string_view kSelected = "selected";
+inline constexpr std::string_view kStop = "stop ";
+inline constexpr std::string_view kRunning = "running ";
+inline constexpr std::string_view kOk = "ok";
+}  // namespace auto_report
+
+/// How long the last action of a cycle may run before it counts as a server.
+inline constexpr std::chrono::milliseconds kLongRunningGrace{1000};
+
+struct AutoOptions {
+  /// The cycle command, [program, command, ...]; the supervisor inserts
+  /// "--auto-report=<fd>" after the command word.
+  std::vector<std::string> cycle_argv;
+  /// Always watched, even when a cycle fails before it reports (dodo.py,
+  /// config files).
+  std::vector<std::string> base_watch;
+  std::chrono::milliseconds debounce{100};
+  /// Shell commands run after a cycle that ended with 0 / not 0.
+  std::string success_command;
+  std::string failure_command;
+  /// Signal sent to a running cycle's process group when auto stops.
+  int stop_signal = 0;
+  /// How long it may take to exit before it is killed.
+  std::chrono::milliseconds stop_timeout{5000};
+};
+
+/// Runs cycles until SIGINT, SIGTERM or SIGHUP (then stops the running cycle
+/// and everything it started, and returns 0), or until a cycle fails because
+/// a name on the command line is unknown (returns 3).
+int run_auto(const AutoOptions& options);
+
+}  // namespace doit

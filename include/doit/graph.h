@@ -67,6 +67,9 @@ class TaskGraph {
   void add_implicit_deps(Task& task, const std::vector<std::string>& paths) const;
 
  private:
+  /// Every task_dep, setup and getargs source of `task` exists. Throws GraphError.
+  void check_dependencies(const Task& task) const;
+
   std::vector<Task> tasks_;
   std::unordered_map<std::string, int> by_name_;
   std::unordered_map<std::string, int> by_target_;

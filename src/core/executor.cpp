@@ -419,8 +419,15 @@ bool Executor::Impl::select(int n) {
     handle_failure(n, std::move(f));
     return false;
   }
-  const Status status = check_status(
-      {task, record, ex_.options_.checker, ex_.fs_, shell_command_succeeds, /*explain=*/false});
+  Status status;
+  try {
+    status = check_status(
+        {task, record, ex_.options_.checker, ex_.fs_, shell_command_succeeds, /*explain=*/false});
+  } catch (const UptodateError& e) {
+    throw UptodateError(
+        fmt::format("ERROR: Task '{}': an uptodate check raised an exception.\n{}", task.name,
+                    e.what()));
+  }
   if (status.kind == Status::Kind::kError) {
     Failure f;
     f.kind = FailureKind::kDependencyError;

@@ -41,18 +41,7 @@ TaskGraph::TaskGraph(std::vector<Task> tasks) : tasks_(std::move(tasks)) {
       task.task_dep = std::move(plain);
     }
   }
-  for (const Task& task : tasks_) {
-    for (const std::string& dep : task.task_dep) {
-      if (!by_name_.contains(dep)) {
-        throw GraphError(fmt::format("{}. Task dependency '{}' does not exist.", task.name, dep));
-      }
-    }
-    for (const std::string& dep : task.setup) {
-      if (!by_name_.contains(dep)) {
-        throw GraphError(fmt::format("Task '{}': invalid setup task '{}'.", task.name, dep));
-      }
-    }
-  }
+  for (const Task& task : tasks_) check_dependencies(task);
   for (int i = 0; i < size(); ++i) {
     for (const std::string& target : tasks_[i].targets) {
       auto [it, inserted] = by_target_.emplace(target, i);
@@ -93,16 +82,7 @@ void TaskGraph::add_tasks(std::vector<Task> tasks) {
     }
     plain.insert(plain.end(), expanded.begin(), expanded.end());
     task.task_dep = std::move(plain);
-    for (const std::string& dep : task.task_dep) {
-      if (!by_name_.contains(dep)) {
-        throw GraphError(fmt::format("{}. Task dependency '{}' does not exist.", task.name, dep));
-      }
-    }
-    for (const std::string& dep : task.setup) {
-      if (!by_name_.contains(dep)) {
-        throw GraphError(fmt::format("Task '{}': invalid setup task '{}'.", task.name, dep));
-      }
-    }
+    check_dependencies(task);
     for (const std::string& target : task.targets) {
       auto [it, inserted] = by_target_.emplace(target, i);
       if (!inserted && it->second != i) {
@@ -113,6 +93,26 @@ void TaskGraph::add_tasks(std::vector<Task> tasks) {
     }
   }
   for (int i : added) add_implicit_deps(tasks_[i], tasks_[i].file_dep);
+}
+
+void TaskGraph::check_dependencies(const Task& task) const {
+  // getargs sources are also setup tasks: name the getargs entry first.
+  for (const GetArg& g : task.getargs) {
+    if (!by_name_.contains(g.task)) {
+      throw GraphError(fmt::format("Task '{}': getargs '{}' names the task '{}', which does not exist.",
+                                   task.name, g.arg, g.task));
+    }
+  }
+  for (const std::string& dep : task.task_dep) {
+    if (!by_name_.contains(dep)) {
+      throw GraphError(fmt::format("{}. Task dependency '{}' does not exist.", task.name, dep));
+    }
+  }
+  for (const std::string& dep : task.setup) {
+    if (!by_name_.contains(dep)) {
+      throw GraphError(fmt::format("Task '{}': invalid setup task '{}'.", task.name, dep));
+    }
+  }
 }
 
 int TaskGraph::find(std::string_view name) const {

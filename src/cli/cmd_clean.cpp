@@ -9,6 +9,7 @@
 
 #include "cli/command.h"
 #include "cli/dodo_session.h"
+#include "doit/cmd_action.h"
 #include "doit/cmd_format.h"
 #include "doit/executor.h"
 #include "doit/output.h"
@@ -215,67 +216,16 @@ class Cleaner {
   }
 
   /// A cmd clean action: formatted with the task's targets, file_dep and
-  /// options; stdout echoed, stderr dropped.
-  ActionOutcome run_command(const CmdAction& cmd, const ActionEnv& env) {
-    ActionOutcome outcome;
-    const auto creation_error = [&](const std::string& detail) {
-      outcome.status = ActionOutcome::Status::kError;
-      outcome.message = "CmdAction Error creating command string\n" + detail;
-      return outcome;
-    };
-    bool shell = cmd.shell;
-    std::string text = cmd.command;
-    std::vector<std::string> argv = cmd.argv;
-    if (cmd.source) {
-      try {
-        CommandSource::Command c = cmd.source->command(env);
-        if (std::holds_alternative<std::string>(c)) {
-          text = std::get<std::string>(c);
-        } else {
-          argv = std::get<std::vector<std::string>>(c);
-          shell = false;
-        }
-      } catch (const std::exception& e) {
-        return creation_error(e.what());
-      }
-    }
-    SpawnSpec spec;
-    spec.cwd = cmd.cwd;
-    spec.env = cmd.env;
-    spec.capture = !cmd.inherit_output;
-    std::string shown;
-    if (shell) {
-      const Task& task = env.task;
-      FormatMapping mapping = {{"targets", join(task.targets, " ")},
-                               {"dependencies", join(task.file_dep, " ")}};
-      for (const auto& [name, value] : task.options) mapping.emplace_back(name, value.text());
-      std::optional<std::string> formatted = format_simple(text, mapping, style_);
-      if (!formatted) {
-        try {
-          formatted = formatter_.format(text, mapping, format_style_name(style_));
-        } catch (const std::exception& e) {
-          return creation_error(e.what());
-        }
-      }
-      shown = "'" + *formatted + "'";
-      spec.argv = shell_argv(*formatted);
-    } else {
-      shown = "'" + python_list_repr(argv) + "'";
-      spec.argv = argv;
-    }
-    const ProcessResult pr = run_process(spec, env.live_out, nullptr);
-    if (!pr.spawn_error.empty() && !shell) {
-      outcome.status = ActionOutcome::Status::kError;
-      outcome.message = fmt::format("CmdAction Error\n{}\n", pr.spawn_error);
-      return outcome;
-    }
-    if (cmd.ignore_status || pr.returncode == 0) return outcome;
-    const std::string_view what = cmd.interactive ? "Interactive command" : "Command";
-    const bool error = pr.returncode > kMaxFailedStatus;
-    outcome.status = error ? ActionOutcome::Status::kError : ActionOutcome::Status::kFailed;
-    outcome.message = fmt::format("{} {}: {} returned {}\n", what, error ? "error" : "failed",
-                                  shown, pr.returncode);
-    return outcome;
+  /// options (no `changed`); stdout echoed, stderr captured and dropped.
+  ActionOutcome run_command(const CmdAction& cmd, ActionEnv env) {
+    env.live_err = nullptr;
+    return doit::run_command(cmd, env,
+                             CommandRun{.style = style_,
+                                        .formatter = &formatter_,
+                                        .capture = true,
+                                        .with_changed = false,
+                                        .after_grace = nullptr,
+                                        .grace = std::chrono::milliseconds(0)});
   }
 
   bool dryrun_;

@@ -3,6 +3,8 @@
 // FIFO and the dependent waits, which gives pydoit's breadth-first-like order.
 #include "doit/executor.h"
 
+#include "doit/cmd_action.h"
+
 #include <unistd.h>
 #include <algorithm>
 #include <atomic>
@@ -424,9 +426,8 @@ bool Executor::Impl::select(int n) {
     status = check_status(
         {task, record, ex_.options_.checker, ex_.fs_, shell_command_succeeds, /*explain=*/false});
   } catch (const UptodateError& e) {
-    throw UptodateError(
-        fmt::format("ERROR: Task '{}': an uptodate check raised an exception.\n{}", task.name,
-                    e.what()));
+    throw UptodateError(fmt::format("ERROR: Task '{}': an uptodate check raised an exception.\n{}",
+                                    task.name, e.what()));
   }
   if (status.kind == Status::Kind::kError) {
     Failure f;
@@ -450,61 +451,15 @@ bool Executor::Impl::select(int n) {
 }
 
 ActionOutcome Executor::Impl::run_cmd(const CmdAction& cmd, const ActionEnv& env, bool capture) {
-  ActionOutcome outcome;
-  SpawnSpec spec;
-  spec.cwd = cmd.cwd;
-  spec.env = cmd.env;
-  spec.capture = capture && !cmd.inherit_output;
-  std::string shown;  // the command as failure messages show it
-  bool shell = cmd.shell;
-  std::string text = cmd.command;
-  std::vector<std::string> argv = cmd.argv;
-  if (cmd.source) {
-    try {
-      CommandSource::Command c = cmd.source->command(env);
-      if (std::holds_alternative<std::string>(c)) {
-        text = std::get<std::string>(c);
-      } else {
-        argv = std::get<std::vector<std::string>>(c);
-        shell = false;
-      }
-    } catch (const std::exception& e) {
-      outcome.status = ActionOutcome::Status::kError;
-      outcome.message = std::string("CmdAction Error creating command string\n") + e.what();
-      return outcome;
-    }
-  }
-  if (shell) {
-    const Task& task = env.task;
-    FormatMapping mapping = {{"targets", join(task.targets, " ")},
-                             {"dependencies", join(task.file_dep, " ")},
-                             {"changed", join(env.changed, " ")}};
-    for (const auto& [name, value] : task.options) mapping.emplace_back(name, value.text());
-    std::optional<std::string> formatted = format_simple(text, mapping, ex_.options_.format_style);
-    if (!formatted) {
-      if (ex_.formatter_ == nullptr) {
-        outcome.status = ActionOutcome::Status::kError;
-        outcome.message = "CmdAction Error creating command string\n";
-        return outcome;
-      }
-      try {
-        formatted =
-            ex_.formatter_->format(text, mapping, format_style_name(ex_.options_.format_style));
-      } catch (const std::exception& e) {
-        outcome.status = ActionOutcome::Status::kError;
-        outcome.message = std::string("CmdAction Error creating command string\n") + e.what();
-        return outcome;
-      }
-    }
-    shown = "'" + *formatted + "'";
-    spec.argv = shell_argv(*formatted);
-  } else {
-    shown = "'" + python_list_repr(argv) + "'";
-    spec.argv = argv;
-  }
+  CommandRun how{.style = ex_.options_.format_style,
+                 .formatter = ex_.formatter_,
+                 .capture = capture,
+                 .with_changed = true,
+                 .after_grace = nullptr,
+                 .grace = std::chrono::milliseconds(0)};
   if (ex_.options_.long_running_grace.count() > 0 && last_action_ && nothing_else_to_run()) {
-    spec.grace = ex_.options_.long_running_grace;
-    spec.after_grace = [this, &task = env.task] {
+    how.grace = ex_.options_.long_running_grace;
+    how.after_grace = [this, &task = env.task] {
       // Still running with nothing else to do: a server. Recorded as started
       // (signatures from before its actions), so that the next cycle keeps
       // it unless what it depends on changed.
@@ -513,28 +468,7 @@ ActionOutcome Executor::Impl::run_cmd(const CmdAction& cmd, const ActionEnv& env
       if (ex_.options_.on_long_running) ex_.options_.on_long_running(task);
     };
   }
-  ProcessResult pr = run_process(spec, env.live_out, env.live_err);
-  outcome.out = std::move(pr.out);
-  outcome.err = std::move(pr.err);
-  if (!pr.spawn_error.empty() && !shell) {
-    outcome.status = ActionOutcome::Status::kError;
-    outcome.message = fmt::format("CmdAction Error\n{}\n", pr.spawn_error);
-    return outcome;
-  }
-  const std::string_view what = cmd.interactive ? "Interactive command" : "Command";
-  if (cmd.ignore_status || pr.returncode == 0) {
-    outcome.result = Json::string(outcome.out + outcome.err);
-    if (!cmd.save_out.empty()) {
-      outcome.values = Json::object({{cmd.save_out, Json::string(outcome.out)}});
-    }
-  } else if (pr.returncode > kMaxFailedStatus) {
-    outcome.status = ActionOutcome::Status::kError;
-    outcome.message = fmt::format("{} error: {} returned {}\n", what, shown, pr.returncode);
-  } else {
-    outcome.status = ActionOutcome::Status::kFailed;
-    outcome.message = fmt::format("{} failed: {} returned {}\n", what, shown, pr.returncode);
-  }
-  return outcome;
+  return run_command(cmd, env, how);
 }
 
 ActionOutcome Executor::Impl::run_action(const Action& action, const ActionEnv& env, bool capture) {

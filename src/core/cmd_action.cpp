@@ -1,0 +1,89 @@
+#include "doit/cmd_action.h"
+
+#include <fmt/format.h>
+
+#include "doit/executor.h"
+#include "doit/process.h"
+#include "doit/text.h"
+
+namespace doit {
+
+ActionOutcome run_command(const CmdAction& cmd, const ActionEnv& env, const CommandRun& how) {
+  ActionOutcome outcome;
+  SpawnSpec spec;
+  spec.cwd = cmd.cwd;
+  spec.env = cmd.env;
+  spec.capture = how.capture && !cmd.inherit_output;
+  std::string shown;  // the command as failure messages show it
+  bool shell = cmd.shell;
+  std::string text = cmd.command;
+  std::vector<std::string> argv = cmd.argv;
+  if (cmd.source) {
+    try {
+      CommandSource::Command c = cmd.source->command(env);
+      if (std::holds_alternative<std::string>(c)) {
+        text = std::get<std::string>(c);
+      } else {
+        argv = std::get<std::vector<std::string>>(c);
+        shell = false;
+      }
+    } catch (const std::exception& e) {
+      outcome.status = ActionOutcome::Status::kError;
+      outcome.message = std::string("CmdAction Error creating command string\n") + e.what();
+      return outcome;
+    }
+  }
+  if (shell) {
+    const Task& task = env.task;
+    FormatMapping mapping = {{"targets", join(task.targets, " ")},
+                             {"dependencies", join(task.file_dep, " ")}};
+    if (how.with_changed) mapping.emplace_back("changed", join(env.changed, " "));
+    for (const auto& [name, value] : task.options) mapping.emplace_back(name, value.text());
+    std::optional<std::string> formatted = format_simple(text, mapping, how.style);
+    if (!formatted) {
+      if (how.formatter == nullptr) {
+        outcome.status = ActionOutcome::Status::kError;
+        outcome.message = "CmdAction Error creating command string\n";
+        return outcome;
+      }
+      try {
+        formatted = how.formatter->format(text, mapping, format_style_name(how.style));
+      } catch (const std::exception& e) {
+        outcome.status = ActionOutcome::Status::kError;
+        outcome.message = std::string("CmdAction Error creating command string\n") + e.what();
+        return outcome;
+      }
+    }
+    shown = "'" + *formatted + "'";
+    spec.argv = shell_argv(*formatted);
+  } else {
+    shown = "'" + python_list_repr(argv) + "'";
+    spec.argv = argv;
+  }
+  spec.grace = how.grace;
+  spec.after_grace = how.after_grace;
+  ProcessResult pr = run_process(spec, env.live_out, env.live_err);
+  outcome.out = std::move(pr.out);
+  outcome.err = std::move(pr.err);
+  if (!pr.spawn_error.empty() && !shell) {
+    outcome.status = ActionOutcome::Status::kError;
+    outcome.message = fmt::format("CmdAction Error\n{}\n", pr.spawn_error);
+    return outcome;
+  }
+  const std::string_view what = cmd.interactive ? "Interactive command" : "Command";
+  if (cmd.ignore_status || pr.returncode == 0) {
+    outcome.result = Json::string(outcome.out + outcome.err);
+    if (!cmd.save_out.empty()) {
+      outcome.values = Json::object({{cmd.save_out, Json::string(outcome.out)}});
+    }
+  } else if (pr.returncode > kMaxFailedStatus) {
+    outcome.status = ActionOutcome::Status::kError;
+    outcome.message = fmt::format("{} error: {} returned {}\n", what, shown, pr.returncode);
+  } else {
+    outcome.status = ActionOutcome::Status::kFailed;
+    outcome.message = fmt::format("{} failed: {} returned {}\n", what, shown, pr.returncode);
+  }
+  return outcome;
+}
+
+}  // namespace doit

@@ -95,7 +95,10 @@ int execute_auto(const Invocation& inv, const Parsed& parsed) {
       ao.cycle_argv.push_back("--seek-file");
     }
   }
-  ao.cycle_argv.push_back("--reporter=" + opt.get_string("reporter", "executed-only"));
+  // A reporter given to auto; else the cycle uses DOIT_CONFIG's, else executed-only.
+  if (opt.is_configured("reporter")) {
+    ao.cycle_argv.push_back("--reporter=" + opt.get_string("reporter"));
+  }
   if (opt.has("verbosity")) {
     ao.cycle_argv.push_back(fmt::format("--verbosity={}", opt.get_int("verbosity", 1)));
   }

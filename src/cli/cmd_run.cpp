@@ -222,13 +222,6 @@ void report_watch_set(AutoReport& report, const Invocation& inv, const DodoSessi
   }
 }
 
-[[noreturn]] void die_by_signal(int sig) {
-  flush_console();
-  std::signal(sig, SIG_DFL);
-  std::raise(sig);
-  _exit(128 + sig);
-}
-
 }  // namespace
 
 int execute_run(const Invocation& inv, const Parsed& parsed) {
@@ -292,7 +285,10 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
     outfile = std::make_unique<Output>(fd, /*owns=*/true);
   }
   Output& report_to = outfile ? *outfile : Output::out();
-  const std::string reporter_name = opt.get_string("reporter", "console");
+  // An `auto` cycle reports with executed-only unless a reporter was chosen.
+  const std::string reporter_name = report.active() && !opt.is_configured("reporter")
+                                        ? "executed-only"
+                                        : opt.get_string("reporter", "console");
   std::unique_ptr<Reporter> reporter =
       make_reporter(reporter_name, report_to, static_cast<int>(opt.get_int("failure_verbosity")));
   if (!reporter) {

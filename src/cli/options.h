@@ -80,6 +80,10 @@ class OptionValues {
   void set_explicit(const std::string& name, Value v) { explicit_[name] = std::move(v); }
   /// Set on the command line or by the environment (not by any config).
   bool is_explicit(const std::string& name) const { return explicit_.contains(name); }
+  /// Set by anything but the built-in default.
+  bool is_configured(const std::string& name) const {
+    return explicit_.contains(name) || config_.contains(name) || config_file_.contains(name);
+  }
   bool has(const std::string& name) const;
   const Value* get(const std::string& name) const;
   bool get_bool(const std::string& name, bool fallback = false) const;

@@ -134,6 +134,7 @@ class Executor::Impl {
   /// whether its last action is running (for long-running detection).
   std::vector<std::pair<std::string, FileSignature>> executing_before_;
   bool last_action_ = false;
+  bool long_running_ = false;  // the running action was declared a server
   bool stop_ = false;
   int result_ = kRunSuccess;
   std::vector<int> teardown_list_;  // task indexes, in start order
@@ -465,6 +466,7 @@ ActionOutcome Executor::Impl::run_cmd(const CmdAction& cmd, const ActionEnv& env
       // it unless what it depends on changed.
       ex_.db_.save_success(task.name, std::string(checker_name(ex_.options_.checker)),
                            executing_before_, "{}", std::nullopt);
+      long_running_ = true;
       if (ex_.options_.on_long_running) ex_.options_.on_long_running(task);
     };
   }
@@ -496,6 +498,7 @@ void Executor::Impl::execute(int n) {
   std::vector<std::pair<std::string, FileSignature>> before;
   if (ex_.options_.signatures_before_actions) before = signatures_now(task);
   executing_before_ = before;
+  long_running_ = false;
 
   const int verbosity = effective_verbosity(task);
   ActionEnv env{.task = task,
@@ -526,7 +529,10 @@ void Executor::Impl::execute(int n) {
     if (interrupt_requested()) {
       stop_ = true;
       ex_.interrupted_ = true;
-      return;  // the interrupted task is not recorded
+      // The interrupted task is not recorded: a server stopped by `auto`
+      // was recorded as started, and must run again next time.
+      if (long_running_) ex_.db_.remove(task.name);
+      return;
     }
     if (outcome.status != ActionOutcome::Status::kSuccess) {
       Failure f;

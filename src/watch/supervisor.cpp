@@ -141,6 +141,16 @@ class Supervisor {
   explicit Supervisor(const AutoOptions& opt) : opt_(opt), last_watch_(opt.base_watch) {}
 
   int run() {
+    try {
+      return loop();
+    } catch (const std::exception& e) {
+      say(e.what());
+      return shut_down(1);
+    }
+  }
+
+ private:
+  int loop() {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     start_cycle();
     while (true) {
@@ -161,7 +171,6 @@ class Supervisor {
     }
   }
 
- private:
   void start_cycle() {
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) {
@@ -177,6 +186,8 @@ class Supervisor {
     groups_.insert(cycle_.pid);
     armed_ = false;
     started_ns_ = file_clock_now_ns();
+    previous_watch_ = last_watch_;
+    before_ = Snapshot::take(previous_watch_);
   }
 
   void read_reports() {
@@ -260,7 +271,12 @@ class Supervisor {
   /// otherwise watch what it reported.
   void watch_or_go_on(const Cycle& done) {
     if (done.loaded) {
-      const std::vector<std::string> during = changed_since(watch_set(done), started_ns_);
+      // Written or created since the cycle started, or (of what was watched
+      // before) deleted or replaced.
+      std::vector<std::string> during = changed_since(watch_set(done), started_ns_);
+      for (std::string& p : before_.diff(Snapshot::take(previous_watch_))) during.push_back(p);
+      std::sort(during.begin(), during.end());
+      during.erase(std::unique(during.begin(), during.end()), during.end());
       if (!during.empty()) {
         say(describe(during) + " while the tasks ran");
         start_cycle();
@@ -284,7 +300,7 @@ class Supervisor {
   }
 
   void arm(const Cycle& c) {
-    watcher_.watch(watch_set(c));
+    watcher_.watch(watch_set(c));  // WatchError: run() stops everything
     armed_ = true;
   }
 
@@ -341,6 +357,8 @@ class Supervisor {
   Cycle serving_;
   std::set<pid_t> groups_;
   std::vector<std::string> last_watch_;
+  std::vector<std::string> previous_watch_;  // the watch set when the cycle started
+  Snapshot before_;                          // ... and its state then
   std::int64_t started_ns_ = 0;
 };
 

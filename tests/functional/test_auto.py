@@ -171,6 +171,25 @@ def test_server_is_restarted_with_the_new_content_and_nothing_is_left(project, a
     assert "Address already in use" not in err
     assert wait_until(lambda: not session_processes(a.proc.pid), timeout=5)
     assert fetch(port) is None
+    # The stopped server is not recorded as done: it starts again next time.
+    assert project.run("list", "--status", "serve").out == "R serve   \n"
+
+
+def test_deleting_a_file_dep_during_a_cycle_starts_the_next(project, auto):
+    project.write("in.txt", "x\n")
+    project.dodo("""
+def task_slow():
+    return {'actions': ['sleep 0.6; echo run >> runs.txt'], 'file_dep': ['in.txt']}
+""")
+    a = auto("slow")
+    assert wait_until(lambda: project.exists("runs.txt"))
+    edit(project, "in.txt", "y\n")
+    time.sleep(0.35)  # the second cycle is running its 0.6 s task
+    os.remove(project.path / "in.txt")
+    time.sleep(3)
+    _, out, err = a.stop()
+    assert "in.txt changed while the tasks ran" in err
+    assert "Dependent file 'in.txt' does not exist" in out
 
 
 def test_sigterm_stops_a_server_started_through_a_shell(project, auto):

@@ -61,6 +61,10 @@ std::vector<OptionDef> all_options(const Command& cmd);
 
 /// The task named `name`; throws UserError "'x' is not a task.".
 const Task& require_task(const TaskGraph& graph, const std::string& name);
+/// `text` in single quotes, as one word for sh, bash and zsh.
+std::string shell_quoted(const std::string& text);
+/// Flushes the console, then ends the process by `sig` (after an interrupt).
+[[noreturn]] void die_by_signal(int sig);
 /// `task` followed by its direct sub-tasks.
 std::vector<const Task*> with_subtasks(const TaskGraph& graph, const Task& task);
 
@@ -83,6 +87,12 @@ int execute_clean(const Invocation& inv, const Parsed& parsed);
 std::vector<OptionDef> dumpdb_options();
 std::string dumpdb_description();
 int execute_dumpdb(const Invocation& inv, const Parsed& parsed);
+std::vector<OptionDef> strace_options();
+std::string strace_description();
+int execute_strace(const Invocation& inv, const Parsed& parsed);
+std::vector<OptionDef> tabcompletion_options();
+std::string tabcompletion_description();
+int execute_tabcompletion(const Invocation& inv, const Parsed& parsed);
 std::string reset_dep_description();
 int execute_reset_dep(const Invocation& inv, const Parsed& parsed);
 /// The general help text (`doit help`).

@@ -1,4 +1,7 @@
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
 
 #include "cli/command.h"
 #include "doit/output.h"
@@ -6,8 +9,6 @@
 
 namespace doit::cli {
 namespace {
-
-int not_yet_available(const Invocation& inv, const Parsed&);
 
 OptionDef flag(std::string name, char s, std::string l, std::string help,
                std::string section = "") {
@@ -35,14 +36,35 @@ OptionDef value(std::string name, char s, std::string l, OptType type, std::stri
   return d;
 }
 
-int not_yet_available(const Invocation& inv, const Parsed&) {
-  throw UserError("this command is not available in this version of doit-cpp yet (" + inv.bin +
-                  " help lists the commands).");
-}
-
 }  // namespace
 
 std::vector<OptionDef> no_options() { return {}; }
+
+std::vector<OptionDef> strace_options() {
+  return {flag("show_all", 'a', "all", "display all files (not only from within CWD path)"),
+          flag("keep_trace", 0, "keep", "save strace command output into strace.txt")};
+}
+
+std::vector<OptionDef> tabcompletion_options() {
+  OptionDef shell =
+      value("shell", 's', "shell", OptType::kString, "Completion code for SHELL.", "bash");
+  shell.choices = {"bash", "zsh"};
+  return {shell,
+          flag("hardcode_tasks", 0, "hardcode-tasks", "Hardcode tasks from current task list.")};
+}
+
+std::string shell_quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+[[noreturn]] void die_by_signal(int sig) {
+  flush_console();
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+  _exit(128 + sig);
+}
 
 std::vector<OptionDef> dodo_options() {
   std::vector<OptionDef> defs;
@@ -168,10 +190,10 @@ const std::vector<Command>& commands() {
         {"reset-dep", "recompute and save the state of file dependencies without executing actions",
          "[TASK ...]", reset_dep_description(), no_options, true, execute_reset_dep},
         {"run", "run tasks", "[TASK/TARGET...]", "", run_options, true, execute_run},
-        {"strace", "use strace to list file_deps and targets", "TASK", "", no_options, true,
-         not_yet_available},
-        {"tabcompletion", "generate script for tab-completion", "", "", no_options, false,
-         not_yet_available},
+        {"strace", "use strace to list file_deps and targets", "TASK", strace_description(),
+         strace_options, true, execute_strace},
+        {"tabcompletion", "generate script for tab-completion", "", tabcompletion_description(),
+         tabcompletion_options, true, execute_tabcompletion},
     };
     return c;
   }();

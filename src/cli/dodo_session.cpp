@@ -4,11 +4,14 @@
 
 #include <fmt/format.h>
 #include <unistd.h>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
 #include "doit/cmd_format.h"
+#include "doit/text.h"
 #include "python/adapters.h"
+#include "python/pydoit_state.h"
 
 namespace doit::cli {
 namespace fs = std::filesystem;
@@ -223,10 +226,39 @@ DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& p
   return session;
 }
 
+namespace {
+
+/// Switching from pydoit: imports its state once, says so on stderr.
+void import_from_pydoit(const python::PydoitState& found) {
+  try {
+    const python::PydoitImport done = python::import_pydoit_state(found);
+    fmt::print(stderr, "doit-cpp: imported the state of {} task{} from pydoit's {} (kept as {})\n",
+               done.tasks, done.tasks == 1 ? "" : "s", join(done.moved_from, ", "),
+               join(done.moved_to, ", "));
+    std::fflush(stderr);
+  } catch (const python::PydoitStateError& e) {
+    throw UserError(e.what());
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<StateDb> open_state(const DodoSession& session) {
   const std::string path = session.options.get_string("dep_file", ".doit.db");
   try {
-    return StateDb::open(path);
+    // A missing dep_file: pydoit's dbm.dumb/dbm.ndbm files may sit beside it.
+    if (auto found = python::find_pydoit_state(path)) {
+      import_from_pydoit(*found);
+    }
+    try {
+      return StateDb::open(path);
+    } catch (const StateDbError&) {
+      // Not ours: pydoit's (dbm.gnu, json, sqlite3)? Import it and open again.
+      auto found = python::find_pydoit_state(path);
+      if (!found) throw;
+      import_from_pydoit(*found);
+      return StateDb::open(path);
+    }
   } catch (const StateDbError& e) {
     throw UserError(e.what());
   }

@@ -52,6 +52,8 @@ class config_changed:
 
     A dict is compared by the MD5 of its JSON text with sorted keys;
     ``encoder`` is a ``json.JSONEncoder`` subclass for other value types.
+    The digest pydoit 0.31 stored (MD5 of ``key + repr(value)`` in key
+    order) is accepted too, so a state imported from it stays valid.
     """
 
     def __init__(self, config, encoder=None):
@@ -77,7 +79,16 @@ class config_changed:
         last = values.get('_config_changed')
         if last is None:
             return False
-        return last == self.config_digest
+        return last == self.config_digest or last == self._digest_031()
+
+    def _digest_031(self):
+        if not isinstance(self.config, dict):
+            return None
+        try:
+            text = ''.join(key + repr(self.config[key]) for key in sorted(self.config))
+        except TypeError:  # keys that are not all str: 0.31 could not store them
+            return None
+        return hashlib.md5(text.encode('utf-8')).hexdigest()
 
     def __repr__(self):
         return 'config_changed(%r)' % (self.config,)

@@ -17,7 +17,7 @@ struct Status {
   Kind kind = Kind::kUpToDate;
   /// The file_deps the `changed` keyword receives.
   std::vector<std::string> changed;
-  /// For kError: "Dependent file 'x' does not exist."
+  /// For kError: "Dependent file 'x' does not exist." (or "cannot be read: ...")
   std::string error;
 
   // Reasons (all of them in explain mode; those seen before stopping otherwise).
@@ -28,8 +28,9 @@ struct Status {
   std::vector<std::string> missing_targets;
   std::vector<std::string> changed_files;
   std::vector<std::string> missing_files;
-  std::vector<std::string> removed_files;  ///< sorted
-  std::vector<std::string> added_files;    ///< sorted
+  std::vector<std::string> unreadable_files;  ///< e.g. permission denied, a folder
+  std::vector<std::string> removed_files;     ///< sorted
+  std::vector<std::string> added_files;       ///< sorted
 };
 
 /// Runs a shell command for an uptodate string item; true if it exits 0.
@@ -46,8 +47,14 @@ struct StatusInputs {
 };
 
 /// pydoit's status function (SPEC §8.2). Uptodate callables may throw
-/// UptodateError; file-system errors other than "missing" throw FsError.
+/// UptodateError. A file_dep that cannot be read is an error status (kError,
+/// in `unreadable_files`); a target whose existence cannot be told counts as
+/// missing (the task runs, as pydoit's os.path.exists would have it).
 Status check_status(const StatusInputs& in);
+
+/// "Dependent file 'x' cannot be read: Permission denied." for an FsError
+/// ("x: Permission denied") met while reading file_dep `dep`.
+std::string unreadable_dep_message(const std::string& dep, const FsError& error);
 
 /// Default ShellProbe: /bin/sh -c with output to /dev/null.
 bool shell_command_succeeds(const std::string& command);

@@ -41,6 +41,7 @@ std::string reasons(const Status& st) {
       {"The following targets do not exist:", &st.missing_targets},
       {"The following file dependencies have changed:", &st.changed_files},
       {"The following file dependencies are missing:", &st.missing_files},
+      {"The following file dependencies cannot be read:", &st.unreadable_files},
       {"The following file dependencies were removed:", &st.removed_files},
       {"The following file dependencies were added:", &st.added_files},
   };

@@ -8,6 +8,7 @@
 
 #include "cli/command.h"
 #include "doit/output.h"
+#include "doit/state_db.h"
 #include "python/adapters.h"
 
 #ifndef DOIT_CPP_VERSION
@@ -125,6 +126,8 @@ int main(int argc, char** argv) {
   try {
     code = cli::main_impl(argc, argv);
   } catch (const cli::UserError& e) {
+    code = cli::print_error(e.what());
+  } catch (const StateDbError& e) {  // e.g. a record that cannot be written mid-run
     code = cli::print_error(e.what());
   } catch (const python::PythonTraceback& e) {
     flush_console();

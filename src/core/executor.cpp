@@ -22,11 +22,13 @@ namespace {
 
 std::atomic<int> g_interrupt_signal{0};
 
-InterruptHook g_hook = nullptr;
+/// Read by the signal handler: atomic, so that clearing it (before the
+/// interpreter is finalized) is seen by a signal arriving right after.
+std::atomic<InterruptHook> g_hook{nullptr};
 
 void on_interrupt(int sig) {
   if (g_interrupt_signal.load() == 0) g_interrupt_signal.store(sig);
-  if (g_hook != nullptr) g_hook();
+  if (const InterruptHook hook = g_hook.load(); hook != nullptr) hook();
 }
 
 /// Echoes to the console as it comes.
@@ -47,7 +49,7 @@ std::string digest_of(const std::string& text) { return hash_bytes(text).hex(); 
 }  // namespace
 
 void set_interrupt_hook(InterruptHook hook) { g_hook = hook; }
-InterruptHook interrupt_hook() { return g_hook; }
+InterruptHook interrupt_hook() { return g_hook.load(); }
 
 bool interrupt_requested() { return g_interrupt_signal.load() != 0; }
 int interrupt_signal() { return g_interrupt_signal.load(); }
@@ -557,18 +559,26 @@ void Executor::Impl::execute(int n) {
   std::vector<std::pair<std::string, FileSignature>> deps;
   deps.reserve(task.file_dep.size());
   const TaskRecord* previous = ex_.db_.find(task.name);
+  const auto fail_saving = [&](const std::string& problem) {
+    Failure f;
+    f.kind = FailureKind::kDependencyError;
+    f.message = fmt::format("ERROR: Task '{}' saving success: {}\n", task.name, problem);
+    f.out = std::move(out);
+    f.err = std::move(err);
+    f.started = true;
+    f.verbosity = verbosity;
+    handle_failure(n, std::move(f));
+  };
   for (const std::string& dep : task.file_dep) {
-    const FileStat st = ex_.fs_.stat(dep);
+    FileStat st;
+    try {
+      st = ex_.fs_.stat(dep);
+    } catch (const FsError& e) {  // e.g. permission denied on its folder
+      fail_saving(unreadable_dep_message(dep, e));
+      return;
+    }
     if (!st.exists) {
-      Failure f;
-      f.kind = FailureKind::kDependencyError;
-      f.message = fmt::format(
-          "ERROR: Task '{}' saving success: Dependent file '{}' does not exist.\n", task.name, dep);
-      f.out = std::move(out);
-      f.err = std::move(err);
-      f.started = true;
-      f.verbosity = verbosity;
-      handle_failure(n, std::move(f));
+      fail_saving(fmt::format("Dependent file '{}' does not exist.", dep));
       return;
     }
     const auto early = std::find_if(before.begin(), before.end(),
@@ -578,7 +588,12 @@ void Executor::Impl::execute(int n) {
       continue;
     }
     const FileSignature* old = previous ? previous->find_dep(dep) : nullptr;
-    deps.emplace_back(dep, take_signature(ex_.options_.checker, ex_.fs_, dep, st, old));
+    try {
+      deps.emplace_back(dep, take_signature(ex_.options_.checker, ex_.fs_, dep, st, old));
+    } catch (const FsError& e) {  // unreadable, or a folder
+      fail_saving(unreadable_dep_message(dep, e));
+      return;
+    }
   }
   if (task.extension) {
     if (std::optional<Json> extra = task.extension->extra_values(task);

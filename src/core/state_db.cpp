@@ -1,18 +1,23 @@
 #include "doit/state_db.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <numeric>
 #include <set>
 #include <string_view>
+#include <thread>
 
 #include <sqlite3.h>
+
+#include "doit/json.h"
 
 // Schema (version 1):
 //   doit_meta(key TEXT PRIMARY KEY, value TEXT)   -- ('schema_version', '1')
@@ -37,8 +42,20 @@ namespace {
 constexpr std::string_view kSqliteHeader{"SQLite format 3\0", 16};
 /// How much of an unknown file is read to tell what it is.
 constexpr std::size_t kProbeBytes = 4096;
+/// The SQLite file header (https://www.sqlite.org/fileformat.html): its
+/// size, and the big-endian fields that tell how long the file must be.
+constexpr std::size_t kSqliteHeaderBytes = 100;
+constexpr std::size_t kPageSizeOffset = 16;  // u16; 1 means 65536
+constexpr std::size_t kPageSizeBytes = 2;
+constexpr std::size_t kChangeCounterOffset = 24;    // u32
+constexpr std::size_t kPageCountOffset = 28;        // u32, valid if the next two agree
+constexpr std::size_t kVersionValidForOffset = 92;  // u32
+constexpr std::uint32_t kPageSizeOneMeans = 65536;
 /// How long a write waits for another process holding the database.
 constexpr int kBusyTimeoutMs = 5000;
+/// Pauses between the retries of exec_waiting, doubling up to the longest.
+constexpr std::chrono::milliseconds kFirstBusyPause{2};
+constexpr std::chrono::milliseconds kLongestBusyPause{100};
 /// gdbm's magic numbers (old, 32-bit, 64-bit, and the numsync variants).
 constexpr std::uint32_t kGdbmMagics[] = {0x13579ace, 0x13579acd, 0x13579acf, 0x13579ad0,
                                          0x13579ad1};
@@ -70,9 +87,44 @@ std::string corrupt_message(const std::string& path, std::string_view detail) {
          "and every task will run again), or choose another file with --db-file.";
 }
 
-/// Turns a SQLite failure into the error the user sees.
+std::string permission_message(const std::string& path, std::string_view doing,
+                               std::string_view detail) {
+  return quoted(path) + ": cannot " + std::string(doing) + " (" + std::string(detail) +
+         ").\ndoit-cpp must be able to write the state file and the folder that holds it "
+         "(SQLite keeps " +
+         quoted(path + "-wal") + " and " + quoted(path + "-shm") +
+         " beside it).\nFix the permissions, or choose another file with --db-file.";
+}
+
+/// SQLite could not open the file or the files beside it: says which of
+/// the likely causes it is (its errno is often that of its last attempt).
+std::string cannot_open_message(const std::string& path, std::string_view doing,
+                                const std::string& detail, int system_errno) {
+  const std::size_t slash = path.rfind('/');
+  const std::string folder =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  struct stat st {};
+  if (::stat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return quoted(path) + ": cannot " + std::string(doing) + " (" + detail + "): the folder " +
+           quoted(folder) + " does not exist.\nCreate it, or choose another file with --db-file.";
+  }
+  if (system_errno == EACCES || system_errno == EPERM || system_errno == EROFS) {
+    return permission_message(path, doing, detail);
+  }
+  if (::access(folder.c_str(), W_OK | X_OK) != 0 ||
+      (::access(path.c_str(), F_OK) == 0 && ::access(path.c_str(), R_OK | W_OK) != 0)) {
+    return permission_message(path, doing, std::strerror(EACCES));
+  }
+  return quoted(path) + ": cannot " + std::string(doing) + " (" + detail +
+         ").\nChoose another file with --db-file if this persists.";
+}
+
+/// Turns a SQLite failure into the error the user sees. `system_errno` is
+/// the OS error behind it, if any.
 [[noreturn]] void fail(const std::string& path, int rc, const std::string& sqlite_message,
-                       std::string_view doing) {
+                       std::string_view doing, int system_errno = 0) {
+  std::string detail = sqlite_message;
+  if (system_errno != 0) detail += std::string(": ") + std::strerror(system_errno);
   switch (rc & kByteMask) {  // the primary result code
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
@@ -83,13 +135,24 @@ std::string corrupt_message(const std::string& path, std::string_view detail) {
                          std::to_string(kBusyTimeoutMs) + " ms to " + std::string(doing) + ": " +
                          sqlite_message +
                          ").\nLet the other doit finish, or choose another file with --db-file.");
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      throw StateDbError(permission_message(path, doing, detail));
+    case SQLITE_CANTOPEN:
+      throw StateDbError(cannot_open_message(path, doing, detail, system_errno));
+    case SQLITE_FULL:
+      throw StateDbError(quoted(path) + ": cannot " + std::string(doing) + " (" + detail +
+                         ").\nFree some space, or choose another file with --db-file.");
     default:
-      throw StateDbError(quoted(path) + ": cannot " + std::string(doing) + ": " + sqlite_message);
+      throw StateDbError(quoted(path) + ": cannot " + std::string(doing) + " (" + detail +
+                         ").\nChoose another file with --db-file if this persists.");
   }
 }
 
 [[noreturn]] void fail(sqlite3* db, const std::string& path, int rc, std::string_view doing) {
-  fail(path, rc, db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc), doing);
+  if (db == nullptr) fail(path, rc, sqlite3_errstr(rc), doing);
+  fail(path, rc, sqlite3_errmsg(db), doing, sqlite3_system_errno(db));
 }
 
 // ----- small RAII wrappers ---------------------------------------------------
@@ -127,14 +190,36 @@ void exec(sqlite3* db, const std::string& path, const std::string& sql, std::str
   if (rc != SQLITE_OK) fail(db, path, rc, doing);
 }
 
+/// exec() that retries SQLITE_BUSY for up to kBusyTimeoutMs. SQLite's busy
+/// handler does not cover every lock: switching a new file to WAL, or
+/// another process doing so at the same moment, fails at once. A
+/// transaction `sql` began is rolled back before the next try.
+void exec_waiting(sqlite3* db, const std::string& path, const std::string& sql,
+                  std::string_view doing) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  std::chrono::milliseconds pause = kFirstBusyPause;
+  for (;;) {
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) return;
+    if (sqlite3_get_autocommit(db) == 0) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    if ((rc & kByteMask) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) {
+      fail(db, path, rc, doing);
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, kLongestBusyPause);
+  }
+}
+
 /// Steps a statement that returns no rows, then resets it for the next use.
 void step_to_done(sqlite3* db, const std::string& path, sqlite3_stmt* statement,
                   std::string_view doing) {
   const int rc = sqlite3_step(statement);
   const std::string message = rc == SQLITE_DONE ? std::string() : sqlite3_errmsg(db);
+  const int system_errno = rc == SQLITE_DONE ? 0 : sqlite3_system_errno(db);
   sqlite3_reset(statement);
   sqlite3_clear_bindings(statement);
-  if (rc != SQLITE_DONE) fail(path, rc, message, doing);
+  if (rc != SQLITE_DONE) fail(path, rc, message, doing, system_errno);
 }
 
 std::string column_string(sqlite3_stmt* statement, int column) {
@@ -253,6 +338,42 @@ std::string_view foreign_kind(std::string_view bytes) {
   return "an unknown format";
 }
 
+std::uint32_t big_endian(std::string_view bytes, std::size_t offset, std::size_t size) {
+  std::uint32_t value = 0;
+  for (std::size_t i = 0; i < size; ++i) {
+    value = (value << kBitsPerByte) | static_cast<unsigned char>(bytes[offset + i]);
+  }
+  return value;
+}
+
+/// Throws if a SQLite file is shorter than its header says (SQLite itself
+/// would read the missing end as empty pages and lose records silently).
+/// `bytes` is the start of the file, `file_size` its size.
+void check_not_truncated(const std::string& path, std::string_view bytes, off_t file_size) {
+  if (bytes.size() < kSqliteHeaderBytes) {
+    throw StateDbError(corrupt_message(
+        path, "truncated: " + std::to_string(file_size) + " bytes, shorter than its header"));
+  }
+  // The page count in the header is only kept up to date when these agree.
+  if (big_endian(bytes, kChangeCounterOffset, kU32Bytes) !=
+      big_endian(bytes, kVersionValidForOffset, kU32Bytes)) {
+    return;
+  }
+  std::uint64_t page_size = big_endian(bytes, kPageSizeOffset, kPageSizeBytes);
+  if (page_size == 1) page_size = kPageSizeOneMeans;
+  const std::uint64_t expected = page_size * big_endian(bytes, kPageCountOffset, kU32Bytes);
+  if (static_cast<std::uint64_t>(file_size) >= expected) return;
+  // After a crash the newest pages may still be in the write-ahead log only,
+  // or a rollback journal may be about to restore an older, shorter file.
+  for (const char* beside : {"-wal", "-journal"}) {
+    struct stat log {};
+    if (::stat((path + beside).c_str(), &log) == 0 && log.st_size > 0) return;
+  }
+  throw StateDbError(corrupt_message(path, "truncated: " + std::to_string(file_size) + " of the " +
+                                               std::to_string(expected) +
+                                               " bytes its header announces"));
+}
+
 /// Reads the start of `path`: false if it is missing or empty (a new
 /// database), true if it is a SQLite file; throws if it is anything else.
 bool probe_is_sqlite(const std::string& path) {
@@ -260,8 +381,13 @@ bool probe_is_sqlite(const std::string& path) {
   if (fd < 0) {
     const int error = errno;
     if (error == ENOENT) return false;
+    if (error == EACCES || error == EPERM) {
+      throw StateDbError(permission_message(path, "read it", std::strerror(error)));
+    }
     throw StateDbError(quoted(path) + ": cannot read it: " + std::strerror(error));
   }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) st.st_size = 0;
   std::string bytes(kProbeBytes, '\0');
   std::size_t filled = 0;
   while (filled < bytes.size()) {
@@ -278,7 +404,10 @@ bool probe_is_sqlite(const std::string& path) {
   ::close(fd);
   bytes.resize(filled);
   if (bytes.empty()) return false;
-  if (bytes.starts_with(kSqliteHeader)) return true;
+  if (bytes.starts_with(kSqliteHeader) || kSqliteHeader.starts_with(bytes)) {
+    check_not_truncated(path, bytes, st.st_size);
+    return true;
+  }
   throw StateDbError(foreign_message(path, foreign_kind(bytes)));
 }
 
@@ -289,21 +418,44 @@ void check_schema_version(const std::string& path, const std::string& text) {
     throw StateDbError(corrupt_message(path, "unreadable schema version '" + text + "'"));
   }
   if (version > StateDb::kSchemaVersion) {
-    throw StateDbError(quoted(path) + " was written by a newer doit-cpp (schema " +
-                       std::to_string(version) + "; this one reads " +
-                       std::to_string(StateDb::kSchemaVersion) +
-                       ").\nUse that doit-cpp, or move the file aside to start a fresh one.");
+    throw StateDbError(
+        quoted(path) + " was written by a newer doit-cpp (schema " + std::to_string(version) +
+        "; this one reads " + std::to_string(StateDb::kSchemaVersion) +
+        ").\nUse that doit-cpp, move the file aside to start a fresh one (every task "
+        "will run again), or choose another file with --db-file.");
   }
+}
+
+/// Adds the names of the tables in `db` to `tables`; returns SQLITE_DONE or
+/// the error code.
+int read_table_names(sqlite3* db, std::set<std::string>* tables) {
+  constexpr std::string_view kSql = "SELECT name FROM sqlite_master WHERE type = 'table'";
+  sqlite3_stmt* raw = nullptr;
+  const int prepared =
+      sqlite3_prepare_v2(db, kSql.data(), static_cast<int>(kSql.size()), &raw, nullptr);
+  Statement list(raw);
+  if (prepared != SQLITE_OK) return prepared;
+  int rc;
+  while ((rc = sqlite3_step(list.get())) == SQLITE_ROW) {
+    tables->insert(column_string(list.get(), 0));
+  }
+  return rc;
 }
 
 /// Looks inside an existing SQLite file without writing to it: true if it
 /// holds our schema, false if it is empty; throws if it belongs to someone else.
+/// Except after a crash in the middle of a write (a hot rollback journal, a
+/// write-ahead log to replay): only a writer may recover the file, and SQLite
+/// then restores its last committed state before anything is read.
 bool probe_has_our_schema(const std::string& path) {
   Connection db = open_connection(path, SQLITE_OPEN_READONLY);
   std::set<std::string> tables;
-  Statement list = prepare(db.get(), path, "SELECT name FROM sqlite_master WHERE type = 'table'");
-  int rc;
-  while ((rc = sqlite3_step(list.get())) == SQLITE_ROW) tables.insert(column_string(list.get(), 0));
+  int rc = read_table_names(db.get(), &tables);
+  if ((rc & kByteMask) == SQLITE_READONLY) {
+    db = open_connection(path, SQLITE_OPEN_READWRITE);
+    tables.clear();
+    rc = read_table_names(db.get(), &tables);
+  }
   if (rc != SQLITE_DONE) fail(db.get(), path, rc, "read it");
 
   if (tables.contains("doit_meta")) {
@@ -341,6 +493,26 @@ std::string schema_sql() {
          "  has_success INTEGER NOT NULL DEFAULT 0"
          ") WITHOUT ROWID;"
          "COMMIT;";
+}
+
+/// Whether `text` is valid JSON.
+bool is_json(std::string_view text) {
+  try {
+    Json::parse(text);
+    return true;
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
+}
+
+/// Whether `text` is a JSON object (what every task's values are).
+bool is_json_object(std::string_view text) {
+  if (text == "{}") return true;  // nearly every task: no need to parse
+  try {
+    return Json::parse(text).is_object();
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
 }
 
 /// Columns of the SELECT in StateDb::load, in order.
@@ -432,16 +604,14 @@ std::unique_ptr<StateDb> StateDb::open(const std::string& path) {
   std::unique_ptr<StateDb> state(new StateDb(path, connection.get()));
   connection.release();  // now closed by ~StateDb
   sqlite3* db = state->db_;
-  exec(db, path, "PRAGMA journal_mode = WAL", "set it up");
-  exec(db, path, "PRAGMA synchronous = NORMAL", "set it up");
-  if (!has_schema) {
-    try {
-      exec(db, path, schema_sql(), "create it");
-    } catch (const StateDbError&) {
-      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
+  // SQLite opens a file it may not write read-only, and would fail only at
+  // the first record, after a task ran: fail now.
+  if (sqlite3_db_readonly(db, "main") == 1) {
+    throw StateDbError(permission_message(path, "write to it", std::strerror(EACCES)));
   }
+  exec_waiting(db, path, "PRAGMA journal_mode = WAL", "set it up");
+  exec(db, path, "PRAGMA synchronous = NORMAL", "set it up");
+  if (!has_schema) exec_waiting(db, path, schema_sql(), "create it");
 
   Statements& s = *state->statements_;
   auto prepare_kept = [&](std::string_view sql) {
@@ -482,8 +652,15 @@ void StateDb::load() {
     }
     record.index_deps();
     record.values_json = column_string(row, kValuesJson);
+    if (!is_json_object(record.values_json)) {
+      throw StateDbError(
+          corrupt_message(path_, "the values of task '" + name + "' are not a JSON object"));
+    }
     if (sqlite3_column_type(row, kResultJson) != SQLITE_NULL) {
       record.result_json = column_string(row, kResultJson);
+      if (!is_json(*record.result_json)) {
+        throw StateDbError(corrupt_message(path_, "the result of task '" + name + "' is not JSON"));
+      }
     }
     record.ignored = sqlite3_column_int(row, kIgnored) != 0;
     record.has_success = sqlite3_column_int(row, kHasSuccess) != 0;

@@ -51,7 +51,22 @@ std::optional<bool> evaluate(const UptodateItem& item, const StatusInputs& in) {
   return std::nullopt;
 }
 
+bool target_exists(const FileSystem& fs, const std::string& target) {
+  try {
+    return fs.stat(target).exists;
+  } catch (const FsError&) {
+    return false;
+  }
+}
+
 }  // namespace
+
+std::string unreadable_dep_message(const std::string& dep, const FsError& error) {
+  std::string_view reason = error.what();
+  const std::string prefix = dep + ": ";
+  if (reason.starts_with(prefix)) reason.remove_prefix(prefix.size());
+  return "Dependent file '" + dep + "' cannot be read: " + std::string(reason) + ".";
+}
 
 Status check_status(const StatusInputs& in) {
   const Task& task = in.task;
@@ -77,7 +92,7 @@ Status check_status(const StatusInputs& in) {
   }
 
   for (const std::string& target : task.targets) {
-    if (!in.fs.stat(target).exists) {
+    if (!target_exists(in.fs, target)) {
       st.kind = Status::Kind::kRun;
       st.changed = task.file_dep;
       st.missing_targets.push_back(target);
@@ -110,17 +125,24 @@ Status check_status(const StatusInputs& in) {
 
   std::vector<std::string> changed;
   for (const std::string& dep : task.file_dep) {
-    const FileStat now = in.fs.stat(dep);
-    if (!now.exists) {
+    try {
+      const FileStat now = in.fs.stat(dep);
+      if (!now.exists) {
+        st.kind = Status::Kind::kError;
+        st.error = "Dependent file '" + dep + "' does not exist.";
+        st.missing_files.push_back(dep);
+        if (stop_early) return st;
+        continue;
+      }
+      const FileSignature* stored = record ? record->find_dep(dep) : nullptr;
+      if (stored == nullptr || is_modified(in.checker, in.fs, dep, now, *stored)) {
+        changed.push_back(dep);
+      }
+    } catch (const FsError& e) {
       st.kind = Status::Kind::kError;
-      st.error = "Dependent file '" + dep + "' does not exist.";
-      st.missing_files.push_back(dep);
+      st.error = unreadable_dep_message(dep, e);
+      st.unreadable_files.push_back(dep);
       if (stop_early) return st;
-      continue;
-    }
-    const FileSignature* stored = record ? record->find_dep(dep) : nullptr;
-    if (stored == nullptr || is_modified(in.checker, in.fs, dep, now, *stored)) {
-      changed.push_back(dep);
     }
   }
   st.changed = changed;

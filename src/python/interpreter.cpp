@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "doit/executor.h"
 #include "python/embedded_package.h"
 
 namespace py = pybind11;
@@ -91,6 +92,10 @@ Interpreter::Interpreter(const std::vector<std::string>& argv) {
   py::exec(kFinderSource, globals);
 }
 
-Interpreter::~Interpreter() { py::finalize_interpreter(); }
+Interpreter::~Interpreter() {
+  // A SIGINT/SIGTERM arriving while Python finalizes must not call into it.
+  set_interrupt_hook(nullptr);
+  py::finalize_interpreter();
+}
 
 }  // namespace doit::python

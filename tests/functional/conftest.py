@@ -292,6 +292,44 @@ def no_addr(text):
     return re.sub(r" at 0x[0-9a-fA-F]+", " at 0x?", text)
 
 
+def sanitizer_log_prefixes():
+    """The `log_path` of ASAN_OPTIONS / UBSAN_OPTIONS, if the suite runs a
+    sanitizer build (the `asan` preset sets them): each report is a file
+    named PREFIX.PID."""
+    prefixes = []
+    for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+        for item in os.environ.get(var, "").split(":"):
+            key, _, value = item.partition("=")
+            if key == "log_path" and value:
+                prefixes.append(Path(value))
+    return prefixes
+
+
+def sanitizer_reports():
+    """Every sanitizer report file written so far."""
+    found = set()
+    for prefix in sanitizer_log_prefixes():
+        if prefix.parent.is_dir():
+            found.update(prefix.parent.glob(prefix.name + ".*"))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_reports():
+    """Fails the test during which a doit process wrote a sanitizer report
+    (AddressSanitizer, UndefinedBehaviorSanitizer), whatever the test itself
+    expected of the exit code and output."""
+    if not sanitizer_log_prefixes():
+        yield
+        return
+    before = sanitizer_reports()
+    yield
+    new = sorted(sanitizer_reports() - before)
+    if new:
+        text = "\n".join(f"--- {p}\n{p.read_text(errors='replace')}" for p in new)
+        pytest.fail(f"sanitizer report(s) during this test:\n{text}", pytrace=False)
+
+
 @pytest.fixture
 def project(tmp_path):
     """A fresh project folder (its own folder `work` inside tmp_path)."""

@@ -179,14 +179,17 @@ def test_deleting_a_file_dep_during_a_cycle_starts_the_next(project, auto):
     project.write("in.txt", "x\n")
     project.dodo("""
 def task_slow():
-    return {'actions': ['sleep 0.6; echo run >> runs.txt'], 'file_dep': ['in.txt']}
+    return {'actions': ['echo started >> started.txt; sleep 0.8; echo run >> runs.txt'],
+            'file_dep': ['in.txt']}
 """)
     a = auto("slow")
     assert wait_until(lambda: project.exists("runs.txt"))
     edit(project, "in.txt", "y\n")
-    time.sleep(0.35)  # the second cycle is running its 0.6 s task
+    # The second cycle is running its task: delete the file under it.
+    assert wait_until(lambda: project.read("started.txt").count("started") == 2)
     os.remove(project.path / "in.txt")
-    time.sleep(3)
+    assert wait_until(lambda: project.read("runs.txt").count("run") == 2)
+    time.sleep(3)  # the next cycle runs and reports the missing file
     _, out, err = a.stop()
     assert "in.txt changed while the tasks ran" in err
     assert "Dependent file 'in.txt' does not exist" in out

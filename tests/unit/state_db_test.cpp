@@ -363,7 +363,8 @@ TEST_F(StateDbTest, RefusesADatabaseFromANewerVersion) {
   const std::string before = read_file();
   EXPECT_EQ(open_error(), "'" + db_path_ +
                               "' was written by a newer doit-cpp (schema 2; this one reads 1).\n"
-                              "Use that doit-cpp, or move the file aside to start a fresh one.");
+                              "Use that doit-cpp, move the file aside to start a fresh one (every "
+                              "task will run again), or choose another file with --db-file.");
   EXPECT_EQ(read_file(), before);
 }
 
@@ -387,7 +388,58 @@ TEST_F(StateDbTest, ReportsAMalformedDepsList) {
 
 TEST_F(StateDbTest, ReportsAnUnopenablePath) {
   db_path_ = dir_ + "/no/such/dir/.doit.db";
-  EXPECT_TRUE(open_error().starts_with("'" + db_path_ + "': cannot open it: ")) << open_error();
+  const std::string error = open_error();
+  EXPECT_TRUE(error.starts_with("'" + db_path_ + "': cannot open it (")) << error;
+  EXPECT_TRUE(error.ends_with("the folder '" + dir_ +
+                              "/no/such/dir' does not exist.\n"
+                              "Create it, or choose another file with --db-file."))
+      << error;
+}
+
+TEST_F(StateDbTest, RefusesAFileItMayNotWrite) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root may write any file";
+  open()->save_success("a", "MD5Checker", {}, "{}", std::nullopt);
+  std::filesystem::permissions(db_path_, std::filesystem::perms::owner_read);
+  const std::string error = open_error();
+  EXPECT_TRUE(error.starts_with("'" + db_path_ + "': cannot write to it (")) << error;
+  EXPECT_TRUE(error.ends_with("Fix the permissions, or choose another file with --db-file."))
+      << error;
+}
+
+TEST_F(StateDbTest, RefusesATruncatedFile) {
+  {
+    auto db = open();
+    for (int i = 0; i < 200; ++i) {
+      db->save_success("task" + std::to_string(i), "MD5Checker", sample_deps(), "{}", "\"r\"");
+    }
+  }
+  const std::string whole = read_file();
+  // Inside the header, at a page boundary, and inside the last page (where
+  // SQLite alone would read the missing end as free space and lose records).
+  for (const std::size_t size : {std::size_t{10}, std::size_t{99}, std::size_t{4096},
+                                 whole.size() / 2, whole.size() - 100}) {
+    write_file(whole.substr(0, size));
+    const std::string error = open_error();
+    EXPECT_TRUE(error.starts_with("'" + db_path_ + "' is damaged (truncated: ")) << size << error;
+    EXPECT_EQ(read_file(), whole.substr(0, size));
+  }
+}
+
+TEST_F(StateDbTest, ReportsValuesThatAreNotAJsonObject) {
+  open()->save_success("a", "MD5Checker", {}, "{\"x\": 1}", std::nullopt);
+  for (const char* values : {"{\"x\": ", "[1]", ""}) {
+    run_sql(std::string("UPDATE tasks SET values_json = '") + values + "' WHERE name = 'a'");
+    const std::string error = open_error();
+    EXPECT_NE(error.find("the values of task 'a' are not a JSON object"), std::string::npos)
+        << values << error;
+  }
+}
+
+TEST_F(StateDbTest, ReportsAResultThatIsNotJson) {
+  open()->save_success("a", "MD5Checker", {}, "{}", "\"digest\"");
+  run_sql("UPDATE tasks SET result_json = '\"dig' WHERE name = 'a'");
+  const std::string error = open_error();
+  EXPECT_NE(error.find("the result of task 'a' is not JSON"), std::string::npos) << error;
 }
 
 TEST_F(StateDbTest, ReportsADirectoryInThePlaceOfTheFile) {

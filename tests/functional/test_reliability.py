@@ -96,16 +96,18 @@ def kill_run(project, after_tasks, delay):
     at all), then `delay` seconds, then SIGKILLs its whole process group;
     returns what it printed (all of it if it finished first)."""
     proc = project.start()
-    seen = b""
-    for _ in range(after_tasks):
-        seen += proc.stdout.readline()  # each line is flushed as its task starts
+    # Each line is flushed as its task starts.
+    seen = b"".join(proc.stdout.readline() for _ in range(after_tasks))
     try:
         proc.wait(timeout=delay)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-    r = finish(proc)
-    r.out = seen.decode() + r.out
-    return r
+    # Read the rest through the same buffered file (not communicate(), which
+    # would skip what readline() buffered); stderr stays small here.
+    out = seen + proc.stdout.read()
+    err = proc.stderr.read()
+    proc.wait()
+    return Result(proc.args, proc.returncode, out.decode(), err.decode())
 
 
 def check_after_kill(project, killed, where):

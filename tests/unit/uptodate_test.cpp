@@ -304,6 +304,55 @@ TEST_F(UptodateTest, MissingFileDepIsStillAnErrorAfterADependencySetChange) {
   EXPECT_EQ(st.error, "Dependent file 'x' does not exist.");
 }
 
+// --- file_dep that cannot be read ---------------------------------------------
+
+/// A FakeFileSystem where reading "secret" is denied and "locked/" cannot be
+/// searched, as the real disk says for a file or folder of another user.
+class DenyingFileSystem : public FakeFileSystem {
+ public:
+  FileStat stat(const std::string& path) const override {
+    if (path.starts_with("locked/")) throw FsError(path + ": Permission denied");
+    return FakeFileSystem::stat(path);
+  }
+  Hash128 hash(const std::string& path) const override {
+    if (path == "secret") throw FsError(path + ": Permission denied");
+    return FakeFileSystem::hash(path);
+  }
+};
+
+TEST_F(UptodateTest, FileDepThatCannotBeReadIsAnErrorNamingIt) {
+  DenyingFileSystem fs;
+  fs.write("secret", "1", kFirstMtime);
+  TaskRecord record;
+  record.checker = "MD5Checker";
+  record.has_success = true;
+  record.deps.emplace_back("secret", FileSignature{kFirstMtime, 1, Hash128{}});
+  record.index_deps();
+  fs.touch("secret", kLaterMtime);  // same size, new mtime: the content must be read
+  const Task task = make_task({"secret"});
+  const Status st = check_status({task, &record, Checker::kContent, fs, recording_probe, false});
+  EXPECT_EQ(st.kind, Status::Kind::kError);
+  EXPECT_EQ(st.error, "Dependent file 'secret' cannot be read: Permission denied.");
+  EXPECT_EQ(st.unreadable_files, Names{"secret"});
+}
+
+TEST_F(UptodateTest, FileDepInAFolderThatCannotBeSearchedIsAnError) {
+  DenyingFileSystem fs;
+  const Task task = make_task({"locked/x"});
+  const Status st = check_status({task, nullptr, Checker::kContent, fs, recording_probe, false});
+  EXPECT_EQ(st.kind, Status::Kind::kError);
+  EXPECT_EQ(st.error, "Dependent file 'locked/x' cannot be read: Permission denied.");
+}
+
+TEST_F(UptodateTest, TargetWhoseExistenceCannotBeToldCountsAsMissing) {
+  DenyingFileSystem fs;
+  fs.write("a", "1", kFirstMtime);
+  const Task task = make_task({"a"}, {"locked/out"});
+  const Status st = check_status({task, nullptr, Checker::kContent, fs, recording_probe, false});
+  EXPECT_EQ(st.kind, Status::Kind::kRun);
+  EXPECT_EQ(st.missing_targets, Names{"locked/out"});
+}
+
 // --- file signatures ------------------------------------------------------------
 
 TEST_F(UptodateTest, UnchangedFilesAreUpToDate) {

@@ -35,39 +35,27 @@ int parse_signal(const std::string& text) {
   return 0;
 }
 
-OptionDef auto_value(std::string name, char s, std::string l, OptType type, std::string help,
-                     std::string default_text) {
-  OptionDef d;
-  d.name = std::move(name);
-  d.short_name = s;
-  d.long_name = std::move(l);
-  d.type = type;
-  d.help = std::move(help);
-  d.default_text = std::move(default_text);
-  return d;
-}
-
 }  // namespace
 
 std::vector<OptionDef> auto_options() {
   std::vector<OptionDef> defs;
-  defs.push_back(auto_value("verbosity", 'v', "verbosity", OptType::kInt,
-                            "verbosity of each cycle's run (0, 1, 2)", "1"));
-  OptionDef reporter = auto_value("reporter", 'r', "reporter", OptType::kString,
-                                  "reporter of each cycle", "executed-only");
+  defs.push_back(option_value("verbosity", 'v', "verbosity", OptType::kInt,
+                              "verbosity of each cycle's run (0, 1, 2)", "1"));
+  OptionDef reporter = option_value("reporter", 'r', "reporter", OptType::kString,
+                                    "reporter of each cycle", "executed-only");
   defs.push_back(reporter);
-  defs.push_back(auto_value("success_callback", 0, "success", OptType::kString,
-                            "shell command run after a cycle that succeeded", ""));
-  defs.push_back(auto_value("failure_callback", 0, "failure", OptType::kString,
-                            "shell command run after a cycle that failed", ""));
-  defs.push_back(auto_value("debounce", 0, "debounce", OptType::kInt,
-                            "milliseconds a burst of changes must stay quiet before a cycle",
-                            std::to_string(kDefaultDebounceMs)));
-  defs.push_back(auto_value("stop_signal", 0, "stop-signal", OptType::kString,
-                            "signal that stops a running cycle's processes", "SIGTERM"));
-  defs.push_back(auto_value("stop_timeout", 0, "stop-timeout", OptType::kString,
-                            "seconds they may take to exit before SIGKILL",
-                            fmt::format("{}", kDefaultStopTimeoutSeconds)));
+  defs.push_back(option_value("success_callback", 0, "success", OptType::kString,
+                              "shell command run after a cycle that succeeded", ""));
+  defs.push_back(option_value("failure_callback", 0, "failure", OptType::kString,
+                              "shell command run after a cycle that failed", ""));
+  defs.push_back(option_value("debounce", 0, "debounce", OptType::kInt,
+                              "milliseconds a burst of changes must stay quiet before a cycle",
+                              std::to_string(kDefaultDebounceMs)));
+  defs.push_back(option_value("stop_signal", 0, "stop-signal", OptType::kString,
+                              "signal that stops a running cycle's processes", "SIGTERM"));
+  defs.push_back(option_value("stop_timeout", 0, "stop-timeout", OptType::kString,
+                              "seconds they may take to exit before SIGKILL",
+                              fmt::format("{}", kDefaultStopTimeoutSeconds)));
   return defs;
 }
 

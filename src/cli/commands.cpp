@@ -8,49 +8,20 @@
 #include "doit/reporter.h"
 
 namespace doit::cli {
-namespace {
-
-OptionDef flag(std::string name, char s, std::string l, std::string help,
-               std::string section = "") {
-  OptionDef d;
-  d.name = std::move(name);
-  d.short_name = s;
-  d.long_name = std::move(l);
-  d.type = OptType::kBool;
-  d.help = std::move(help);
-  d.section = std::move(section);
-  d.default_text = "False";
-  return d;
-}
-
-OptionDef value(std::string name, char s, std::string l, OptType type, std::string help,
-                std::string default_text, std::string section = "") {
-  OptionDef d;
-  d.name = std::move(name);
-  d.short_name = s;
-  d.long_name = std::move(l);
-  d.type = type;
-  d.help = std::move(help);
-  d.default_text = std::move(default_text);
-  d.section = std::move(section);
-  return d;
-}
-
-}  // namespace
 
 std::vector<OptionDef> no_options() { return {}; }
 
 std::vector<OptionDef> strace_options() {
-  return {flag("show_all", 'a', "all", "display all files (not only from within CWD path)"),
-          flag("keep_trace", 0, "keep", "save strace command output into strace.txt")};
+  return {option_flag("show_all", 'a', "all", "display all files (not only from within CWD path)"),
+          option_flag("keep_trace", 0, "keep", "save strace command output into strace.txt")};
 }
 
 std::vector<OptionDef> tabcompletion_options() {
   OptionDef shell =
-      value("shell", 's', "shell", OptType::kString, "Completion code for SHELL.", "bash");
+      option_value("shell", 's', "shell", OptType::kString, "Completion code for SHELL.", "bash");
   shell.choices = {"bash", "zsh"};
-  return {shell,
-          flag("hardcode_tasks", 0, "hardcode-tasks", "Hardcode tasks from current task list.")};
+  return {shell, option_flag("hardcode_tasks", 0, "hardcode-tasks",
+                             "Hardcode tasks from current task list.")};
 }
 
 std::string shell_quoted(const std::string& text) {
@@ -68,26 +39,26 @@ std::string shell_quoted(const std::string& text) {
 
 std::vector<OptionDef> dodo_options() {
   std::vector<OptionDef> defs;
-  defs.push_back(value("dep_file", 0, "db-file", OptType::kString,
-                       "file used to save successful runs", kDefaultDepFile, "DB backend"));
-  OptionDef backend = value("backend", 0, "backend", OptType::kString,
-                            "Select dependency file backend.", "sqlite3", "DB backend");
+  defs.push_back(option_value("dep_file", 0, "db-file", OptType::kString,
+                              "file used to save successful runs", kDefaultDepFile, "DB backend"));
+  OptionDef backend = option_value("backend", 0, "backend", OptType::kString,
+                                   "Select dependency file backend.", "sqlite3", "DB backend");
   backend.choices = {"dbm", "json", "sqlite3"};
   defs.push_back(backend);
-  defs.push_back(value("check_file_uptodate", 0, "check_file_uptodate", OptType::kString,
-                       "Choose how to check if files have been modified: 'md5' (content) or "
-                       "'timestamp'.",
-                       "md5", "DB backend"));
-  OptionDef file = value("dodoFile", 'f', "file", OptType::kString, "load task from dodo FILE",
-                         "dodo.py", "task loader");
+  defs.push_back(option_value("check_file_uptodate", 0, "check_file_uptodate", OptType::kString,
+                              "Choose how to check if files have been modified: 'md5' (content) or "
+                              "'timestamp'.",
+                              "md5", "DB backend"));
+  OptionDef file = option_value("dodoFile", 'f', "file", OptType::kString,
+                                "load task from dodo FILE", "dodo.py", "task loader");
   file.env_var = "DOIT_FILE";
   defs.push_back(file);
-  defs.push_back(value("cwdPath", 'd', "dir", OptType::kString,
-                       "set path to be used as cwd directory (file paths on dodo file are "
-                       "relative to dodo.py location).",
-                       "", "task loader"));
+  defs.push_back(option_value("cwdPath", 'd', "dir", OptType::kString,
+                              "set path to be used as cwd directory (file paths on dodo file are "
+                              "relative to dodo.py location).",
+                              "", "task loader"));
   OptionDef seek =
-      flag("seek_file", 'k', "seek-file", "seek dodo file on parent folders", "task loader");
+      option_flag("seek_file", 'k', "seek-file", "seek dodo file on parent folders", "task loader");
   seek.env_var = "DOIT_SEEK_FILE";
   defs.push_back(seek);
   return defs;
@@ -95,38 +66,40 @@ std::vector<OptionDef> dodo_options() {
 
 std::vector<OptionDef> run_options() {
   std::vector<OptionDef> defs;
-  defs.push_back(flag("always", 'a', "always-execute", "always execute tasks even if up-to-date"));
+  defs.push_back(
+      option_flag("always", 'a', "always-execute", "always execute tasks even if up-to-date"));
   OptionDef cont =
-      flag("continue", 'c', "continue", "continue executing tasks even after a failure");
+      option_flag("continue", 'c', "continue", "continue executing tasks even after a failure");
   cont.inverse = "no-continue";
   defs.push_back(cont);
-  defs.push_back(value("verbosity", 'v', "verbosity", OptType::kInt,
-                       "0 capture (do not print) stdout/stderr from task.\n"
-                       "1 capture stdout only.\n2 do not capture anything (print everything "
-                       "immediately).",
-                       "1"));
-  OptionDef reporter =
-      value("reporter", 'r', "reporter", OptType::kString, "Choose output reporter.", "console");
+  defs.push_back(option_value("verbosity", 'v', "verbosity", OptType::kInt,
+                              "0 capture (do not print) stdout/stderr from task.\n"
+                              "1 capture stdout only.\n2 do not capture anything (print everything "
+                              "immediately).",
+                              "1"));
+  OptionDef reporter = option_value("reporter", 'r', "reporter", OptType::kString,
+                                    "Choose output reporter.", "console");
   reporter.choices = reporter_names();
   defs.push_back(reporter);
-  defs.push_back(value("outfile", 'o', "output-file", OptType::kString,
-                       "write the reporter's output to a file", "stdout"));
+  defs.push_back(option_value("outfile", 'o', "output-file", OptType::kString,
+                              "write the reporter's output to a file", "stdout"));
   defs.push_back(
-      value("num_process", 'n', "process", OptType::kInt, "number of subprocesses", "0"));
-  defs.push_back(value("par_type", 'P', "parallel-type", OptType::kString,
-                       "type of parallelism: process or thread", "process"));
-  defs.push_back(flag("pdb", 0, "pdb", "get into the debugger (pdb) on an exception"));
-  defs.push_back(flag("single", 's', "single",
-                      "execute only the specified tasks, ignoring "
-                      "their task_dep"));
-  defs.push_back(flag("auto_delayed_regex", 0, "auto-delayed-regex",
-                      "use the default regex \".*\" for delayed creators without one"));
-  defs.push_back(value("failure_verbosity", 0, "failure-verbosity", OptType::kInt,
-                       "show the error message (1) and the task's output (2) again at the end "
-                       "of the run",
-                       "0"));
-  OptionDef report = value("auto_report", 0, "auto-report", OptType::kInt,
-                           "internal: where a `doit auto` cycle reports what to watch", "");
+      option_value("num_process", 'n', "process", OptType::kInt, "number of subprocesses", "0"));
+  defs.push_back(option_value("par_type", 'P', "parallel-type", OptType::kString,
+                              "type of parallelism: process or thread", "process"));
+  defs.push_back(option_flag("pdb", 0, "pdb", "get into the debugger (pdb) on an exception"));
+  defs.push_back(option_flag("single", 's', "single",
+                             "execute only the specified tasks, ignoring "
+                             "their task_dep"));
+  defs.push_back(option_flag("auto_delayed_regex", 0, "auto-delayed-regex",
+                             "use the default regex \".*\" for delayed creators without one"));
+  defs.push_back(
+      option_value("failure_verbosity", 0, "failure-verbosity", OptType::kInt,
+                   "show the error message (1) and the task's output (2) again at the end "
+                   "of the run",
+                   "0"));
+  OptionDef report = option_value("auto_report", 0, "auto-report", OptType::kInt,
+                                  "internal: where a `doit auto` cycle reports what to watch", "");
   report.hidden = true;
   defs.push_back(report);
   return defs;
@@ -134,32 +107,34 @@ std::vector<OptionDef> run_options() {
 
 std::vector<OptionDef> clean_options() {
   std::vector<OptionDef> defs;
-  defs.push_back(flag("cleandep", 'c', "clean-dep", "clean task dependencies too"));
-  defs.push_back(flag("cleanall", 'a', "clean-all", "clean all task"));
-  defs.push_back(flag("dryrun", 'n', "dry-run", "print actions without really executing them"));
-  defs.push_back(flag("cleanforget", 0, "forget", "also forget tasks after cleaning"));
+  defs.push_back(option_flag("cleandep", 'c', "clean-dep", "clean task dependencies too"));
+  defs.push_back(option_flag("cleanall", 'a', "clean-all", "clean all task"));
+  defs.push_back(
+      option_flag("dryrun", 'n', "dry-run", "print actions without really executing them"));
+  defs.push_back(option_flag("cleanforget", 0, "forget", "also forget tasks after cleaning"));
   return defs;
 }
 
 std::vector<OptionDef> dumpdb_options() {
-  return {value("dep_file", 0, "db-file", OptType::kString, "file used to save successful runs",
-                kDefaultDepFile)};
+  return {option_value("dep_file", 0, "db-file", OptType::kString,
+                       "file used to save successful runs", kDefaultDepFile)};
 }
 
 std::vector<OptionDef> list_options() {
   std::vector<OptionDef> defs;
-  defs.push_back(flag("subtasks", 0, "all", "list include all sub-tasks from dodo file"));
+  defs.push_back(option_flag("subtasks", 0, "all", "list include all sub-tasks from dodo file"));
   defs.push_back(
-      flag("quiet", 'q', "quiet", "print just the task name (less verbose than default)"));
+      option_flag("quiet", 'q', "quiet", "print just the task name (less verbose than default)"));
+  defs.push_back(option_flag("status", 's', "status",
+                             "print task status (R)un, (U)p-to-date, (I)gnored, (E)rror"));
+  defs.push_back(option_flag("private", 'p', "private", "print private tasks (start with '_')"));
   defs.push_back(
-      flag("status", 's', "status", "print task status (R)un, (U)p-to-date, (I)gnored, (E)rror"));
-  defs.push_back(flag("private", 'p', "private", "print private tasks (start with '_')"));
-  defs.push_back(
-      flag("list_deps", 0, "deps", "print list of dependencies (file dependencies only)"));
-  defs.push_back(
-      value("template", 0, "template", OptType::kString, "display entries with template", ""));
-  OptionDef sort = value("sort", 0, "sort", OptType::kString,
-                         "choose the order: 'name' or 'definition' (as in the dodo file)", "name");
+      option_flag("list_deps", 0, "deps", "print list of dependencies (file dependencies only)"));
+  defs.push_back(option_value("template", 0, "template", OptType::kString,
+                              "display entries with template", ""));
+  OptionDef sort =
+      option_value("sort", 0, "sort", OptType::kString,
+                   "choose the order: 'name' or 'definition' (as in the dodo file)", "name");
   sort.choices = {"name", "definition"};
   defs.push_back(sort);
   return defs;

@@ -132,6 +132,25 @@ Value convert_value(const OptionDef& def, const std::string& text) {
   return text;
 }
 
+OptionDef option_flag(std::string name, char short_name, std::string long_name, std::string help,
+                      std::string section) {
+  return option_value(std::move(name), short_name, std::move(long_name), OptType::kBool,
+                      std::move(help), "False", std::move(section));
+}
+
+OptionDef option_value(std::string name, char short_name, std::string long_name, OptType type,
+                       std::string help, std::string default_text, std::string section) {
+  OptionDef d;
+  d.name = std::move(name);
+  d.short_name = short_name;
+  d.long_name = std::move(long_name);
+  d.type = type;
+  d.help = std::move(help);
+  d.default_text = std::move(default_text);
+  d.section = std::move(section);
+  return d;
+}
+
 Parsed parse_options(const std::vector<OptionDef>& defs, const std::vector<std::string>& args) {
   Parsed parsed;
   size_t i = 0;

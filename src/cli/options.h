@@ -56,6 +56,13 @@ struct Parsed {
   std::vector<std::string> rest;        ///< from the first non-option word on
 };
 
+/// A boolean option (default False).
+OptionDef option_flag(std::string name, char short_name, std::string long_name, std::string help,
+                      std::string section = "");
+/// An option taking a value.
+OptionDef option_value(std::string name, char short_name, std::string long_name, OptType type,
+                       std::string help, std::string default_text, std::string section = "");
+
 /// Parses `args` against `defs`. Throws OptionError or ValueError.
 Parsed parse_options(const std::vector<OptionDef>& defs, const std::vector<std::string>& args);
 

@@ -5,8 +5,11 @@
 
 #include <chrono>
 #include <functional>
+#include <string>
+#include <variant>
 
 #include "doit/cmd_format.h"
+#include "doit/process.h"
 #include "doit/task.h"
 
 namespace doit {
@@ -22,7 +25,29 @@ struct CommandRun {
   /// Called once if the process still runs after `grace` (see SpawnSpec).
   std::function<void()> after_grace;
   std::chrono::milliseconds grace{0};
+  /// Start it in a process group of its own (see SpawnSpec::own_group).
+  bool own_group = false;
 };
+
+/// A command ready to start: what to spawn, and how failure messages show it.
+struct PreparedCommand {
+  SpawnSpec spec;
+  /// The command as failure messages quote it: 'gcc -c a.c'.
+  std::string shown;
+  bool shell = true;
+};
+
+/// Computes the command of `cmd` for `env.task` (a callable's result, the
+/// %(targets)s substitutions): a PreparedCommand, or the failed outcome
+/// ("CmdAction Error creating command string").
+std::variant<PreparedCommand, ActionOutcome> prepare_command(const CmdAction& cmd,
+                                                             const ActionEnv& env,
+                                                             const CommandRun& how);
+
+/// pydoit's outcome of a finished command: success (its output as result and
+/// save_out value), "Command failed: ... returned N" or "Command error".
+ActionOutcome command_outcome(const CmdAction& cmd, const PreparedCommand& prepared,
+                              ProcessResult process);
 
 /// Runs `cmd` for `env.task`. Live output goes to env.live_out/live_err.
 ActionOutcome run_command(const CmdAction& cmd, const ActionEnv& env, const CommandRun& how);

@@ -15,6 +15,7 @@
 #include "doit/signature.h"
 #include "doit/state_db.h"
 #include "doit/uptodate.h"
+#include "doit/worker.h"
 
 namespace doit {
 
@@ -44,6 +45,17 @@ struct RunOptions {
   /// recorded as done, and on_long_running is told, while it goes on running.
   std::chrono::milliseconds long_running_grace{0};
   std::function<void(const Task&)> on_long_running;
+
+  // Parallel runs (-n N, SPEC §10.8):
+  /// How many tasks may run at once; 1 is the serial path.
+  int jobs = 1;
+  /// -P process: tasks with python-actions run in forked workers. false
+  /// (-P thread): they run here, one at a time, while commands go on.
+  bool python_in_workers = true;
+  /// What the embedding does around a worker's fork().
+  ForkHooks fork_hooks;
+  /// On an interrupt, how long running tasks get to stop before SIGKILL.
+  std::chrono::milliseconds stop_timeout{5000};
 };
 
 /// Exit statuses above this are "Command error" (TaskError), not "Command failed".
@@ -51,9 +63,11 @@ constexpr int kMaxFailedStatus = 125;
 
 /// Set by the SIGINT/SIGTERM handler: stop starting tasks.
 bool interrupt_requested();
+/// How many interrupt signals arrived (a second one stops waiting).
+int interrupt_count();
 /// The signal that requested the interrupt (0 if none).
 int interrupt_signal();
-/// Installs handlers for SIGINT/SIGTERM that request an interrupt.
+/// Installs handlers for SIGINT/SIGTERM/SIGHUP that request an interrupt.
 void install_interrupt_handlers();
 /// An async-signal-safe function called from the handler (e.g. to interrupt
 /// a running Python action).
@@ -80,6 +94,7 @@ class Executor {
 
  private:
   struct Node;
+  struct Job;
   class Impl;
   TaskGraph& graph_;
   StateDb& db_;

@@ -2,8 +2,10 @@
 // output captured and echoed line by line.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +25,10 @@ struct SpawnSpec {
   /// running (`auto` uses it to tell a server from a short command).
   std::function<void()> after_grace;
   std::chrono::milliseconds grace{0};
+  /// Starts the child in a process group of its own (stopped as a whole by
+  /// ChildProcess::signal) with stdin from /dev/null: how the parallel
+  /// executor runs commands, so that none of them reads the terminal.
+  bool own_group = false;
 };
 
 struct ProcessResult {
@@ -32,6 +38,59 @@ struct ProcessResult {
   std::string err;
   /// Set when the program could not be started (e.g. not found); returncode 127.
   std::string spawn_error;
+};
+
+/// A started child process whose output is collected as it comes. run_process
+/// drives one to its end; the parallel executor polls many at once.
+class ChildProcess {
+ public:
+  /// Starts `spec`. When it cannot start, the process is finished at once,
+  /// with spawn_error set in its result. `after_grace` is not handled here.
+  ChildProcess(const SpawnSpec& spec, LiveOutput* live_out, LiveOutput* live_err);
+  /// Takes charge of a child started otherwise (a fork): `out_fd` is read to
+  /// EOF as its stdout, nothing is echoed. `own_group`: the child leads a
+  /// process group of its own.
+  static std::unique_ptr<ChildProcess> adopt(pid_t pid, int out_fd, bool own_group);
+  /// A child still running is killed (its group, if it has one) and reaped.
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  /// Appends the descriptors to poll for input: the pipes not yet at EOF and,
+  /// until the child is reaped, one that becomes readable when it exits.
+  void poll_fds(std::vector<int>& fds) const;
+  /// Reads what `fd` (one of poll_fds) has, or reaps the child.
+  void on_ready(int fd);
+  /// Both pipes at EOF and the child reaped (tries to reap it, never blocks).
+  bool finished();
+  /// The longest a poll may wait and still notice the exit: -1 (no limit)
+  /// where the kernel notifies exits through a descriptor, else a few ms.
+  int poll_timeout_ms() const;
+  /// Sends `sig` to the child's process group (own_group) or to the child.
+  void signal(int sig);
+  /// The outcome, once finished().
+  ProcessResult take_result();
+
+ private:
+  struct Stream {
+    int fd = -1;
+    std::string captured;  // raw bytes
+    size_t echoed = 0;     // bytes of `captured` already echoed
+    LiveOutput* live = nullptr;
+    bool to_err = false;  // echo through live->err()
+    void echo_lines(bool at_eof);
+  };
+  ChildProcess() = default;
+  void read_stream(Stream& s);
+  void reap(bool block);
+
+  pid_t pid_ = -1;
+  int exit_fd_ = -1;  // pidfd
+  bool own_group_ = false;
+  bool reaped_ = false;
+  int status_ = 0;
+  Stream streams_[2];
+  ProcessResult result_;
 };
 
 /// Runs the command to completion: reads both pipes until EOF (a background

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <algorithm>
 #include <csignal>
 
 #include <thread>
@@ -24,6 +25,8 @@ namespace {
 
 /// Names of the placeholders made for a command-line target (private: `_`).
 constexpr std::string_view kRegexTargetPrefix = "_regex_target_";
+/// More tasks at once than this is a typo, not a machine.
+constexpr long long kMaxJobs = 1024;
 
 /// Parses the words after a task's name as its options (SPEC §10.1);
 /// returns how many words were consumed.
@@ -251,9 +254,13 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
     parse_format_style(std::get<std::string>(it->second.value), &ro.format_style);
   }
   const std::string par_type = opt.get_string("par_type", "process");
-  if (opt.get_int("num_process", 0) > 0 && par_type != "process" && par_type != "thread") {
+  const long long num_process = opt.get_int("num_process", 0);
+  if (num_process > 0 && par_type != "process" && par_type != "thread") {
     throw UserError("Invalid parallel type " + par_type);
   }
+  ro.jobs = static_cast<int>(std::clamp<long long>(num_process, 1, kMaxJobs));
+  ro.python_in_workers = par_type == "process";
+  ro.fork_hooks = python::fork_hooks();
 
   std::vector<std::string> selected;
   if (!parsed.rest.empty()) {

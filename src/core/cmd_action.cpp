@@ -8,14 +8,18 @@
 
 namespace doit {
 
-ActionOutcome run_command(const CmdAction& cmd, const ActionEnv& env, const CommandRun& how) {
+std::variant<PreparedCommand, ActionOutcome> prepare_command(const CmdAction& cmd,
+                                                             const ActionEnv& env,
+                                                             const CommandRun& how) {
   ActionOutcome outcome;
-  SpawnSpec spec;
+  PreparedCommand prepared;
+  SpawnSpec& spec = prepared.spec;
   spec.cwd = cmd.cwd;
   spec.env = cmd.env;
   spec.capture = how.capture && !cmd.inherit_output;
-  std::string shown;  // the command as failure messages show it
-  bool shell = cmd.shell;
+  std::string& shown = prepared.shown;
+  bool& shell = prepared.shell;
+  shell = cmd.shell;
   std::string text = cmd.command;
   std::vector<std::string> argv = cmd.argv;
   if (cmd.source) {
@@ -62,7 +66,15 @@ ActionOutcome run_command(const CmdAction& cmd, const ActionEnv& env, const Comm
   }
   spec.grace = how.grace;
   spec.after_grace = how.after_grace;
-  ProcessResult pr = run_process(spec, env.live_out, env.live_err);
+  spec.own_group = how.own_group;
+  return prepared;
+}
+
+ActionOutcome command_outcome(const CmdAction& cmd, const PreparedCommand& prepared,
+                              ProcessResult pr) {
+  ActionOutcome outcome;
+  const std::string& shown = prepared.shown;
+  const bool shell = prepared.shell;
   outcome.out = std::move(pr.out);
   outcome.err = std::move(pr.err);
   if (!pr.spawn_error.empty() && !shell) {
@@ -84,6 +96,13 @@ ActionOutcome run_command(const CmdAction& cmd, const ActionEnv& env, const Comm
     outcome.message = fmt::format("{} failed: {} returned {}\n", what, shown, pr.returncode);
   }
   return outcome;
+}
+
+ActionOutcome run_command(const CmdAction& cmd, const ActionEnv& env, const CommandRun& how) {
+  std::variant<PreparedCommand, ActionOutcome> prepared = prepare_command(cmd, env, how);
+  if (auto* failed = std::get_if<ActionOutcome>(&prepared)) return std::move(*failed);
+  const PreparedCommand& ready = std::get<PreparedCommand>(prepared);
+  return command_outcome(cmd, ready, run_process(ready.spec, env.live_out, env.live_err));
 }
 
 }  // namespace doit

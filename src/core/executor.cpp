@@ -5,6 +5,8 @@
 
 #include "doit/cmd_action.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 #include <algorithm>
 #include <atomic>
@@ -15,12 +17,18 @@
 #include <fmt/format.h>
 
 #include "doit/process.h"
+#include "doit/task_run.h"
 #include "doit/text.h"
+#include "doit/worker.h"
 
 namespace doit {
 namespace {
 
 std::atomic<int> g_interrupt_signal{0};
+std::atomic<int> g_interrupt_count{0};
+/// Written to by the signal handler, so that a parallel run waiting in
+/// poll() wakes up whatever the moment the signal arrives.
+std::atomic<int> g_wake_fd{-1};
 
 /// Read by the signal handler: atomic, so that clearing it (before the
 /// interpreter is finalized) is seen by a signal arriving right after.
@@ -28,6 +36,11 @@ std::atomic<InterruptHook> g_hook{nullptr};
 
 void on_interrupt(int sig) {
   if (g_interrupt_signal.load() == 0) g_interrupt_signal.store(sig);
+  g_interrupt_count.fetch_add(1);
+  if (const int fd = g_wake_fd.load(); fd >= 0) {
+    const char byte = 0;
+    [[maybe_unused]] const ssize_t written = ::write(fd, &byte, 1);
+  }
   if (const InterruptHook hook = g_hook.load(); hook != nullptr) hook();
 }
 
@@ -46,6 +59,11 @@ class ConsoleLive : public LiveOutput {
 
 std::string digest_of(const std::string& text) { return hash_bytes(text).hex(); }
 
+using Signatures = std::vector<std::pair<std::string, FileSignature>>;
+
+/// How long a wait for running jobs may sleep between checks of a stop.
+constexpr int kStopPollMs = 50;
+
 }  // namespace
 
 void set_interrupt_hook(InterruptHook hook) { g_hook = hook; }
@@ -53,6 +71,7 @@ InterruptHook interrupt_hook() { return g_hook.load(); }
 
 bool interrupt_requested() { return g_interrupt_signal.load() != 0; }
 int interrupt_signal() { return g_interrupt_signal.load(); }
+int interrupt_count() { return g_interrupt_count.load(); }
 
 void install_interrupt_handlers() {
   struct sigaction sa {};
@@ -61,6 +80,7 @@ void install_interrupt_handlers() {
   sa.sa_flags = 0;  // no SA_RESTART: poll/waitpid see EINTR
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
 }
 
 // ---------------------------------------------------------------------------
@@ -86,9 +106,31 @@ struct Executor::Node {
   bool started = false;              // step() was called once
 };
 
+/// A task whose actions run in the background (parallel runs): its
+/// commands one after the other as child processes of ours, or all of its
+/// actions in a forked worker.
+struct Executor::Job {
+  int node = -1;
+  int task = -1;
+  int verbosity = 1;
+  std::vector<std::string> changed;  // for the actions' substitutions
+  Signatures before;                 // file_dep signatures before the actions
+  TaskRun run;
+  OutputBlock output;
+  bool worker = false;
+  size_t next_action = 0;                  // commands: the one to start next
+  std::optional<PreparedCommand> command;  // commands: the running one
+  std::unique_ptr<ChildProcess> process;   // the running command, or the worker
+};
+
 class Executor::Impl {
  public:
-  Impl(Executor& ex) : ex_(ex), graph_(ex.graph_), node_of_(graph_.size(), -1) {}
+  Impl(Executor& ex)
+      : ex_(ex),
+        graph_(ex.graph_),
+        node_of_(graph_.size(), -1),
+        parallel_(ex.options_.jobs > 1 && ex.options_.long_running_grace.count() == 0) {}
+  ~Impl();
 
   int run(const std::vector<std::string>& selected);
 
@@ -109,9 +151,39 @@ class Executor::Impl {
   void create_delayed(int n);
   void parent_status(Node& waiting, const Node& dep);
   void merge_calc_results(const Node& dep, Node& waiting);
-  void process(int n);
+  /// Checks the task and runs it if needed. True when it was started in the
+  /// background (a parallel run), false when it is finished.
+  bool process(int n);
   bool select(int n);
-  void execute(int n);
+  bool execute(int n);
+  /// Announces the task; false if the run was aborted instead.
+  bool begin_execute(int n, Signatures& before);
+  /// Records the end of the task's actions: a failure, or its success.
+  void finish_execute(int n, TaskRun run, const Signatures& before);
+  ActionEnv action_env(const Task& task, const std::vector<std::string>& changed, int verbosity,
+                       LiveOutput* live) const;
+  CommandRun command_run(bool capture) const;
+
+  // Parallel runs:
+  enum class JobStart { kStarted, kFinished, kRunHere };
+  /// Starts the task in the background. kFinished: it could not start (and
+  /// is recorded as failed); kRunHere: python-actions with -P thread.
+  JobStart start_job(int n, Signatures& before);
+  /// Starts the job's next command; false when none is left or one could
+  /// not be computed.
+  bool start_next_command(Job& job);
+  /// Waits (or only looks, when !block) for running jobs; finishes those
+  /// that ended.
+  void collect_jobs(bool block);
+  /// The job's process ended: starts its next command, or returns true when
+  /// the job is over.
+  bool advance_job(Job& job);
+  void complete_job(Job& job);
+  /// Waits until fewer than `jobs` tasks run; false if the run stops instead.
+  bool wait_for_slot();
+  /// After the loop: lets running jobs finish, or stops them on an interrupt.
+  void drain_jobs();
+  void stop_jobs();
   void handle_failure(int n, Failure failure);
   /// Puts the getargs values into the task's options; false (a failure
   /// reported) if one is missing.
@@ -141,7 +213,18 @@ class Executor::Impl {
   int result_ = kRunSuccess;
   std::vector<int> teardown_list_;  // task indexes, in start order
   ConsoleLive live_;
+  const bool parallel_;
+  std::vector<std::unique_ptr<Job>> jobs_;  // in start order
+  int wake_pipe_[2] = {-1, -1};
 };
+
+Executor::Impl::~Impl() {
+  if (wake_pipe_[0] >= 0) {
+    g_wake_fd.store(-1);
+    ::close(wake_pipe_[0]);
+    ::close(wake_pipe_[1]);
+  }
+}
 
 int Executor::Impl::gen_node(int parent, const std::string& name) {
   const int t = graph_.find(name);
@@ -453,13 +536,33 @@ bool Executor::Impl::select(int n) {
   return task.setup.empty();
 }
 
+CommandRun Executor::Impl::command_run(bool capture) const {
+  return CommandRun{.style = ex_.options_.format_style,
+                    .formatter = ex_.formatter_,
+                    .capture = capture,
+                    .with_changed = true,
+                    .after_grace = nullptr,
+                    .grace = std::chrono::milliseconds(0),
+                    .own_group = false};
+}
+
+ActionEnv Executor::Impl::action_env(const Task& task, const std::vector<std::string>& changed,
+                                     int verbosity, LiveOutput* live) const {
+  ActionEnv env{.task = task,
+                .changed = changed,
+                .verbosity = verbosity,
+                .live_out = verbosity >= 2 ? live : nullptr,
+                .live_err = verbosity >= 1 ? live : nullptr,
+                .dryrun = std::nullopt};
+  if (!task.capture) {
+    env.live_out = live;
+    env.live_err = live;
+  }
+  return env;
+}
+
 ActionOutcome Executor::Impl::run_cmd(const CmdAction& cmd, const ActionEnv& env, bool capture) {
-  CommandRun how{.style = ex_.options_.format_style,
-                 .formatter = ex_.formatter_,
-                 .capture = capture,
-                 .with_changed = true,
-                 .after_grace = nullptr,
-                 .grace = std::chrono::milliseconds(0)};
+  CommandRun how = command_run(capture);
   if (ex_.options_.long_running_grace.count() > 0 && last_action_ && nothing_else_to_run()) {
     how.grace = ex_.options_.long_running_grace;
     how.after_grace = [this, &task = env.task] {
@@ -482,51 +585,52 @@ ActionOutcome Executor::Impl::run_action(const Action& action, const ActionEnv& 
   return outcome;
 }
 
-void Executor::Impl::execute(int n) {
-  Node& node = nodes_[n];
-  const Task& task = graph_.task(node.task);
-  if (!task.teardown.empty()) teardown_list_.push_back(node.task);
+bool Executor::Impl::begin_execute(int n, Signatures& before) {
+  const Task& task = graph_.task(nodes_[n].task);
+  if (!task.teardown.empty()) teardown_list_.push_back(nodes_[n].task);
   try {
     for (const Action& action : task.actions) {
       if (!action.is_cmd()) action.callable().validate();
     }
   } catch (const ActionDefinitionError& e) {
     abort_run(n, e.what());
-    return;
+    return false;
   }
   if (ex_.options_.before_execute) ex_.options_.before_execute(task);
   ex_.reporter_.execute_task(task);
   ex_.fs_.invalidate();  // its actions may change any file
-  std::vector<std::pair<std::string, FileSignature>> before;
   if (ex_.options_.signatures_before_actions) before = signatures_now(task);
+  return true;
+}
+
+bool Executor::Impl::execute(int n) {
+  Signatures before;
+  if (!begin_execute(n, before)) return false;
+  if (parallel_) {
+    switch (start_job(n, before)) {
+      case JobStart::kStarted:
+        return true;
+      case JobStart::kFinished:
+        return false;
+      case JobStart::kRunHere:
+        break;
+    }
+  }
+
+  const Task& task = graph_.task(nodes_[n].task);
   executing_before_ = before;
   long_running_ = false;
-
-  const int verbosity = effective_verbosity(task);
-  ActionEnv env{.task = task,
-                .changed = node.changed,
-                .verbosity = verbosity,
-                .live_out = verbosity >= 2 ? &live_ : nullptr,
-                .live_err = verbosity >= 1 ? &live_ : nullptr,
-                .dryrun = std::nullopt};
-  if (!task.capture) {
-    env.live_out = &live_;
-    env.live_err = &live_;
-  }
-  std::string out, err;
-  Json values = Json::object();
-  std::optional<Json> result;
+  const ActionEnv env = action_env(task, nodes_[n].changed, effective_verbosity(task), &live_);
+  TaskRun run;
   for (const Action& action : task.actions) {
     last_action_ = &action == &task.actions.back();
     ActionOutcome outcome;
     try {
       outcome = run_action(action, env, task.capture);
     } catch (const ActionDefinitionError& e) {
-      abort_run(n, e.what());
-      return;
+      run.abort_message = e.what();
+      break;
     }
-    out += outcome.out;
-    err += outcome.err;
     ex_.reporter_.action_output(task, outcome.out, outcome.err);
     if (interrupt_requested()) {
       stop_ = true;
@@ -534,26 +638,39 @@ void Executor::Impl::execute(int n) {
       // The interrupted task is not recorded: a server stopped by `auto`
       // was recorded as started, and must run again next time.
       if (long_running_) ex_.db_.remove(task.name);
-      return;
+      return false;
     }
-    if (outcome.status != ActionOutcome::Status::kSuccess) {
-      Failure f;
-      f.kind = outcome.status == ActionOutcome::Status::kFailed ? FailureKind::kTaskFailed
-                                                                : FailureKind::kTaskError;
-      f.message = std::move(outcome.message);
-      f.out = std::move(out);
-      f.err = std::move(err);
-      f.started = true;
-      f.verbosity = verbosity;
-      f.report = outcome.report;
-      handle_failure(n, std::move(f));
-      return;
-    }
-    if (outcome.values && outcome.values->is_object()) {
-      for (const auto& [k, v] : outcome.values->members()) values.set(k, v);
-    }
-    result = std::move(outcome.result);
+    if (!run.add(std::move(outcome))) break;
   }
+  finish_execute(n, std::move(run), before);
+  return false;
+}
+
+void Executor::Impl::finish_execute(int n, TaskRun run, const Signatures& before) {
+  Node& node = nodes_[n];
+  const Task& task = graph_.task(node.task);
+  const int verbosity = effective_verbosity(task);
+  if (run.abort_message) {
+    abort_run(n, *run.abort_message);
+    return;
+  }
+  std::string& out = run.out;
+  std::string& err = run.err;
+  if (run.failure) {
+    Failure f;
+    f.kind = run.failure->status == ActionOutcome::Status::kFailed ? FailureKind::kTaskFailed
+                                                                   : FailureKind::kTaskError;
+    f.message = std::move(run.failure->message);
+    f.out = std::move(out);
+    f.err = std::move(err);
+    f.started = true;
+    f.verbosity = verbosity;
+    f.report = run.failure->report;
+    handle_failure(n, std::move(f));
+    return;
+  }
+  Json& values = run.values;
+  std::optional<Json>& result = run.result;
 
   // Save: signatures of every file_dep, taken after the actions ran.
   std::vector<std::pair<std::string, FileSignature>> deps;
@@ -682,8 +799,197 @@ std::vector<std::pair<std::string, FileSignature>> Executor::Impl::signatures_no
   return out;
 }
 
-void Executor::Impl::process(int n) {
-  if (select(n) && fetch_getargs(n)) execute(n);
+bool Executor::Impl::process(int n) {
+  if (!select(n) || !fetch_getargs(n)) return false;
+  if (parallel_ && !wait_for_slot()) return false;
+  return execute(n);
+}
+
+// --- parallel runs ----------------------------------------------------------
+
+bool Executor::Impl::wait_for_slot() {
+  while (static_cast<int>(jobs_.size()) >= ex_.options_.jobs) {
+    if (stop_ || interrupt_requested()) break;
+    collect_jobs(/*block=*/true);
+  }
+  return !stop_ && !interrupt_requested();
+}
+
+Executor::Impl::JobStart Executor::Impl::start_job(int n, Signatures& before) {
+  const int t = nodes_[n].task;
+  const Task& task = graph_.task(t);
+  const bool python = std::any_of(task.actions.begin(), task.actions.end(),
+                                  [](const Action& a) { return !a.is_cmd(); });
+  if (python && !ex_.options_.python_in_workers) return JobStart::kRunHere;  // -P thread
+
+  auto job = std::make_unique<Job>();
+  job->node = n;
+  job->task = t;
+  job->verbosity = effective_verbosity(task);
+  job->changed = nodes_[n].changed;
+  job->before = std::move(before);
+  if (python) {
+    job->worker = true;
+    Job& j = *job;
+    const auto body = [this, &j](OutputBlock& output) {
+      // In the forked child: the task's actions, one after the other.
+      const Task& task = graph_.task(j.task);
+      const ActionEnv env = action_env(task, j.changed, j.verbosity, &output);
+      TaskRun run;
+      for (const Action& action : task.actions) {
+        ActionOutcome outcome;
+        try {
+          outcome = action.is_cmd() ? run_command(action.cmd(), env, command_run(task.capture))
+                                    : action.callable().run(env);
+        } catch (const ActionDefinitionError& e) {
+          run.abort_message = e.what();
+          break;
+        }
+        if (!run.add(std::move(outcome))) break;
+      }
+      return run;
+    };
+    try {
+      job->process = fork_worker(body, ex_.options_.fork_hooks);
+    } catch (const std::system_error& e) {
+      ActionOutcome failed;
+      failed.status = ActionOutcome::Status::kError;
+      failed.message = fmt::format("Could not start a worker process: {}\n", e.what());
+      job->run.add(std::move(failed));
+    }
+  } else {
+    start_next_command(*job);
+  }
+  if (!job->process) {  // nothing started: over already
+    complete_job(*job);
+    return JobStart::kFinished;
+  }
+  jobs_.push_back(std::move(job));
+  return JobStart::kStarted;
+}
+
+bool Executor::Impl::start_next_command(Job& job) {
+  const Task& task = graph_.task(job.task);
+  if (job.next_action >= task.actions.size()) return false;
+  const CmdAction& cmd = task.actions[job.next_action++].cmd();
+  const ActionEnv env = action_env(task, job.changed, job.verbosity, &job.output);
+  CommandRun how = command_run(task.capture);
+  how.own_group = true;
+  std::variant<PreparedCommand, ActionOutcome> prepared = prepare_command(cmd, env, how);
+  if (auto* failed = std::get_if<ActionOutcome>(&prepared)) {
+    ex_.reporter_.action_output(task, failed->out, failed->err);
+    job.run.add(std::move(*failed));
+    return false;
+  }
+  job.command = std::move(std::get<PreparedCommand>(prepared));
+  job.process = std::make_unique<ChildProcess>(job.command->spec, env.live_out, env.live_err);
+  return true;
+}
+
+bool Executor::Impl::advance_job(Job& job) {
+  const Task& task = graph_.task(job.task);
+  if (job.worker) {
+    auto [run, output] = decode_worker_result(job.process->take_result());
+    job.run = std::move(run);
+    job.output = std::move(output);
+    ex_.reporter_.action_output(task, job.run.out, job.run.err);
+    job.process.reset();
+    return true;
+  }
+  const CmdAction& cmd = task.actions[job.next_action - 1].cmd();
+  ActionOutcome outcome = command_outcome(cmd, *job.command, job.process->take_result());
+  job.process.reset();
+  ex_.reporter_.action_output(task, outcome.out, outcome.err);
+  if (job.run.add(std::move(outcome)) && start_next_command(job)) return false;
+  return true;
+}
+
+void Executor::Impl::complete_job(Job& job) {
+  job.output.print();
+  finish_execute(job.node, std::move(job.run), job.before);
+}
+
+void Executor::Impl::collect_jobs(bool block) {
+  std::vector<pollfd> pfds;
+  std::vector<Job*> owners;
+  std::vector<int> fds;
+  int timeout = block ? -1 : 0;
+  for (const auto& job : jobs_) {
+    if (job->process->finished()) timeout = 0;
+    fds.clear();
+    job->process->poll_fds(fds);
+    for (int fd : fds) {
+      pfds.push_back({fd, POLLIN, 0});
+      owners.push_back(job.get());
+    }
+    const int limit = job->process->poll_timeout_ms();
+    if (limit >= 0 && (timeout < 0 || limit < timeout)) timeout = limit;
+  }
+  if (wake_pipe_[0] >= 0) {
+    pfds.push_back({wake_pipe_[0], POLLIN, 0});
+    owners.push_back(nullptr);
+  }
+  if (::poll(pfds.data(), pfds.size(), timeout) > 0) {
+    for (size_t i = 0; i < pfds.size(); ++i) {
+      if (!(pfds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (owners[i] != nullptr) {
+        owners[i]->process->on_ready(pfds[i].fd);
+      } else {
+        char drain[64];
+        while (::read(wake_pipe_[0], drain, sizeof drain) > 0) {
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < jobs_.size();) {
+    Job& job = *jobs_[i];
+    if (!job.process->finished() || !advance_job(job)) {
+      ++i;
+      continue;
+    }
+    const std::unique_ptr<Job> done = std::move(jobs_[i]);
+    jobs_.erase(jobs_.begin() + static_cast<std::ptrdiff_t>(i));
+    complete_job(*done);
+    update_waiting(done->node);
+  }
+}
+
+void Executor::Impl::drain_jobs() {
+  while (!jobs_.empty() && !interrupt_requested()) collect_jobs(/*block=*/true);
+  if (!jobs_.empty()) {
+    ex_.interrupted_ = true;
+    stop_jobs();
+  }
+}
+
+void Executor::Impl::stop_jobs() {
+  // Each job runs in a process group of its own, out of the terminal's
+  // reach: pass the signal on, as the terminal would have.
+  const int sig = interrupt_signal() != 0 ? interrupt_signal() : SIGTERM;
+  for (const auto& job : jobs_) job->process->signal(sig);
+  const int count = interrupt_count();
+  const auto deadline = std::chrono::steady_clock::now() + ex_.options_.stop_timeout;
+  std::vector<pollfd> pfds;
+  std::vector<int> fds;
+  while (std::chrono::steady_clock::now() < deadline && interrupt_count() == count) {
+    std::erase_if(jobs_, [](const auto& job) { return job->process->finished(); });
+    if (jobs_.empty()) break;
+    pfds.clear();
+    std::vector<ChildProcess*> owners;
+    for (const auto& job : jobs_) {
+      fds.clear();
+      job->process->poll_fds(fds);
+      for (int fd : fds) {
+        pfds.push_back({fd, POLLIN, 0});
+        owners.push_back(job->process.get());
+      }
+    }
+    if (::poll(pfds.data(), pfds.size(), kStopPollMs) <= 0) continue;
+    for (size_t i = 0; i < pfds.size(); ++i) {
+      if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) owners[i]->on_ready(pfds[i].fd);
+    }
+  }
+  jobs_.clear();  // what still runs is killed (SIGKILL to its group) and reaped
 }
 
 void Executor::Impl::teardown() {
@@ -716,11 +1022,19 @@ void Executor::Impl::teardown() {
 
 int Executor::Impl::run(const std::vector<std::string>& selected) {
   to_run_.assign(selected.rbegin(), selected.rend());
+  if (parallel_ && ::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) == 0) {
+    g_wake_fd.store(wake_pipe_[1]);
+  }
   std::exception_ptr error;
   try {
     loop();
   } catch (...) {
     error = std::current_exception();
+  }
+  try {
+    drain_jobs();
+  } catch (...) {
+    if (!error) error = std::current_exception();
   }
   flush_console();
   teardown();
@@ -743,6 +1057,7 @@ void Executor::Impl::loop() {
   std::vector<std::string>& to_run = to_run_;
   int current = -1;
   while (true) {
+    if (!jobs_.empty()) collect_jobs(/*block=*/false);
     if (stop_) break;
     if (interrupt_requested()) {
       ex_.interrupted_ = true;
@@ -757,6 +1072,10 @@ void Executor::Impl::loop() {
           const std::string name = std::move(to_run.back());
           to_run.pop_back();
           current = gen_node(-1, name);
+        }
+        if (current < 0 && !jobs_.empty()) {  // what is left waits for them
+          collect_jobs(/*block=*/true);
+          continue;
         }
         if (current < 0) {
           if (std::any_of(nodes_.begin(), nodes_.end(),
@@ -776,7 +1095,11 @@ void Executor::Impl::loop() {
         current = -1;
         break;
       case Step::kTask:
-        process(current);
+        if (process(current)) {  // running in the background
+          nodes_[current].stage = Node::Stage::kFinished;
+          current = -1;
+          break;
+        }
         if (stop_) break;
         update_waiting(current);
         break;

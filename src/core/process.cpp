@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
@@ -19,43 +20,21 @@ namespace {
 
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kNotFoundStatus = 127;
-/// Poll step while waiting for an uncaptured process's grace period.
-constexpr int kGraceStepMs = 20;
+/// How often a child's exit is checked when the kernel has no pidfd.
+constexpr int kExitPollMs = 10;
 
-/// Collects one pipe's bytes and echoes complete lines.
-struct Stream {
-  int fd = -1;
-  std::string captured;  // raw bytes
-  size_t echoed = 0;     // bytes of `captured` already echoed
-  LiveOutput* live = nullptr;
-
-  void echo_lines(bool at_eof) {
-    if (live == nullptr) return;
-    size_t end = captured.rfind('\n');
-    if (at_eof) {
-      end = captured.size();
-    } else if (end == std::string::npos || end < echoed) {
-      return;
-    } else {
-      end += 1;
-    }
-    if (end > echoed) {
-      live->out(sanitize_utf8(std::string_view(captured).substr(echoed, end - echoed)));
-      echoed = end;
-    }
+int open_exit_fd(pid_t pid) {
+#ifdef SYS_pidfd_open
+  const long fd = ::syscall(SYS_pidfd_open, pid, 0);
+  if (fd >= 0) {
+    ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+    return static_cast<int>(fd);
   }
-};
-
-/// Adapts a LiveOutput so that stderr lines go to its err() side.
-class ErrSide : public LiveOutput {
- public:
-  explicit ErrSide(LiveOutput* target) : target_(target) {}
-  void out(std::string_view text) override { target_->err(text); }
-  void err(std::string_view text) override { target_->err(text); }
-
- private:
-  LiveOutput* target_;
-};
+#else
+  (void)pid;
+#endif
+  return -1;
+}
 
 }  // namespace
 
@@ -78,19 +57,48 @@ std::vector<std::string> shell_argv(const std::string& command) {
   return {"/bin/sh", "-c", command};
 }
 
-ProcessResult run_process(const SpawnSpec& spec, LiveOutput* live_out, LiveOutput* live_err) {
-  ProcessResult result;
+void ChildProcess::Stream::echo_lines(bool at_eof) {
+  if (live == nullptr) return;
+  size_t end = captured.rfind('\n');
+  if (at_eof) {
+    end = captured.size();
+  } else if (end == std::string::npos || end < echoed) {
+    return;
+  } else {
+    end += 1;
+  }
+  if (end > echoed) {
+    const std::string text = sanitize_utf8(std::string_view(captured).substr(echoed, end - echoed));
+    if (to_err) {
+      live->err(text);
+    } else {
+      live->out(text);
+    }
+    echoed = end;
+  }
+}
+
+ChildProcess::ChildProcess(const SpawnSpec& spec, LiveOutput* live_out, LiveOutput* live_err)
+    : own_group_(spec.own_group) {
   int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   if (spec.capture) {
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-      result.returncode = kNotFoundStatus;
-      result.spawn_error = std::string("pipe: ") + std::strerror(errno);
-      return result;
+      for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
+        if (fd >= 0) ::close(fd);
+      }
+      posix_spawn_file_actions_destroy(&actions);
+      reaped_ = true;
+      result_.returncode = kNotFoundStatus;
+      result_.spawn_error = std::string("pipe: ") + std::strerror(errno);
+      return;
     }
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+  }
+  if (spec.own_group) {
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   }
   if (spec.cwd) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd->c_str());
 
@@ -107,26 +115,16 @@ ProcessResult run_process(const SpawnSpec& spec, LiveOutput* live_out, LiveOutpu
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   reset_child_signals(&attr);
-  pid_t pid = 0;
+  if (spec.own_group) {
+    short flags = 0;
+    posix_spawnattr_getflags(&attr, &flags);
+    posix_spawnattr_setflags(&attr, flags | POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
   const int rc =
-      posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), spec.env ? envp.data() : environ);
+      posix_spawnp(&pid_, argv[0], &actions, &attr, argv.data(), spec.env ? envp.data() : environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  // The grace deadline (after_grace), if any.
-  const auto started = std::chrono::steady_clock::now();
-  bool grace_pending = static_cast<bool>(spec.after_grace);
-  const auto poll_timeout = [&]() -> int {
-    if (!grace_pending) return -1;
-    const auto left = spec.grace - (std::chrono::steady_clock::now() - started);
-    return std::max<int>(
-        0, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
-  };
-  const auto check_grace = [&] {
-    if (grace_pending && std::chrono::steady_clock::now() - started >= spec.grace) {
-      grace_pending = false;
-      spec.after_grace();
-    }
-  };
   if (spec.capture) {
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
@@ -136,75 +134,145 @@ ProcessResult run_process(const SpawnSpec& spec, LiveOutput* live_out, LiveOutpu
       ::close(out_pipe[0]);
       ::close(err_pipe[0]);
     }
-    result.returncode = kNotFoundStatus;
-    result.spawn_error = spec.argv[0] + ": " + std::strerror(rc);
-    return result;
+    pid_ = -1;
+    reaped_ = true;
+    result_.returncode = kNotFoundStatus;
+    result_.spawn_error = spec.argv[0] + ": " + std::strerror(rc);
+    return;
   }
-
+  exit_fd_ = open_exit_fd(pid_);
   if (spec.capture) {
-    ErrSide err_side(live_err);
-    Stream streams[2];
-    streams[0].fd = out_pipe[0];
-    streams[0].live = live_out;
-    streams[1].fd = err_pipe[0];
-    streams[1].live = live_err ? &err_side : nullptr;
-    char buf[kReadChunk];
-    int open_count = 2;
-    while (open_count > 0) {
-      pollfd fds[2];
-      int nfds = 0;
-      int which[2];
-      for (int i = 0; i < 2; ++i) {
-        if (streams[i].fd < 0) continue;
-        fds[nfds] = {streams[i].fd, POLLIN, 0};
-        which[nfds++] = i;
-      }
-      const int ready = ::poll(fds, nfds, poll_timeout());
-      if (ready < 0) {
-        if (errno == EINTR) continue;
-        break;
-      }
-      check_grace();
-      for (int k = 0; k < nfds; ++k) {
-        if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        Stream& s = streams[which[k]];
-        const ssize_t n = ::read(s.fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-          ::close(s.fd);
-          s.fd = -1;
-          --open_count;
-          s.echo_lines(true);
-          continue;
-        }
-        s.captured.append(buf, static_cast<size_t>(n));
-        s.echo_lines(false);
-      }
-    }
-    result.out = sanitize_utf8(streams[0].captured);
-    result.err = sanitize_utf8(streams[1].captured);
+    streams_[0].fd = out_pipe[0];
+    streams_[0].live = live_out;
+    streams_[1].fd = err_pipe[0];
+    streams_[1].live = live_err;
+    streams_[1].to_err = true;
   }
+}
 
-  int status = 0;
-  bool reaped = false;
-  while (grace_pending && !reaped) {  // not capturing: wait in steps until the grace passed
-    const pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) {
-      reaped = true;
-    } else {
-      ::poll(nullptr, 0, std::min(poll_timeout(), kGraceStepMs));
-      check_grace();
+std::unique_ptr<ChildProcess> ChildProcess::adopt(pid_t pid, int out_fd, bool own_group) {
+  std::unique_ptr<ChildProcess> child(new ChildProcess());
+  child->pid_ = pid;
+  child->own_group_ = own_group;
+  child->exit_fd_ = open_exit_fd(pid);
+  child->streams_[0].fd = out_fd;
+  return child;
+}
+
+ChildProcess::~ChildProcess() {
+  if (!reaped_) {
+    signal(SIGKILL);
+    reap(/*block=*/true);
+  }
+  for (Stream& s : streams_) {
+    if (s.fd >= 0) ::close(s.fd);
+  }
+  if (exit_fd_ >= 0) ::close(exit_fd_);
+}
+
+void ChildProcess::poll_fds(std::vector<int>& fds) const {
+  for (const Stream& s : streams_) {
+    if (s.fd >= 0) fds.push_back(s.fd);
+  }
+  if (!reaped_ && exit_fd_ >= 0) fds.push_back(exit_fd_);
+}
+
+int ChildProcess::poll_timeout_ms() const { return reaped_ || exit_fd_ >= 0 ? -1 : kExitPollMs; }
+
+void ChildProcess::read_stream(Stream& s) {
+  char buf[kReadChunk];
+  const ssize_t n = ::read(s.fd, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n <= 0) {
+    ::close(s.fd);
+    s.fd = -1;
+    s.echo_lines(true);
+    return;
+  }
+  s.captured.append(buf, static_cast<size_t>(n));
+  s.echo_lines(false);
+}
+
+void ChildProcess::on_ready(int fd) {
+  for (Stream& s : streams_) {
+    if (s.fd >= 0 && s.fd == fd) {
+      read_stream(s);
+      return;
     }
   }
-  while (!reaped) {
-    if (waitpid(pid, &status, 0) == pid || errno != EINTR) reaped = true;
+  if (fd == exit_fd_) reap(/*block=*/false);
+}
+
+void ChildProcess::reap(bool block) {
+  if (reaped_) return;
+  while (true) {
+    const pid_t done = ::waitpid(pid_, &status_, block ? 0 : WNOHANG);
+    if (done == pid_) break;
+    if (done < 0 && errno == EINTR) continue;
+    if (done < 0) {  // not our child any more: nothing to wait for
+      status_ = 0;
+      break;
+    }
+    return;  // still running
   }
-  if (WIFEXITED(status)) {
-    result.returncode = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    result.returncode = -WTERMSIG(status);
+  reaped_ = true;
+  if (WIFEXITED(status_)) {
+    result_.returncode = WEXITSTATUS(status_);
+  } else if (WIFSIGNALED(status_)) {
+    result_.returncode = -WTERMSIG(status_);
   }
-  return result;
+}
+
+bool ChildProcess::finished() {
+  if (streams_[0].fd >= 0 || streams_[1].fd >= 0) return false;
+  reap(/*block=*/false);
+  return reaped_;
+}
+
+void ChildProcess::signal(int sig) {
+  if (reaped_ || pid_ <= 0) return;
+  ::kill(own_group_ ? -pid_ : pid_, sig);
+}
+
+ProcessResult ChildProcess::take_result() {
+  result_.out = sanitize_utf8(streams_[0].captured);
+  result_.err = sanitize_utf8(streams_[1].captured);
+  streams_[0].captured.clear();
+  streams_[1].captured.clear();
+  return std::move(result_);
+}
+
+ProcessResult run_process(const SpawnSpec& spec, LiveOutput* live_out, LiveOutput* live_err) {
+  ChildProcess child(spec, live_out, live_err);
+  // The grace deadline (after_grace), if any.
+  const auto started = std::chrono::steady_clock::now();
+  bool grace_pending = static_cast<bool>(spec.after_grace);
+  std::vector<int> fds;
+  std::vector<pollfd> pfds;
+  while (!child.finished()) {
+    fds.clear();
+    child.poll_fds(fds);
+    pfds.clear();
+    for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
+    int timeout = child.poll_timeout_ms();
+    if (grace_pending) {
+      const auto left = spec.grace - (std::chrono::steady_clock::now() - started);
+      const int left_ms = std::max<int>(
+          0, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
+      timeout = timeout < 0 ? left_ms : std::min(timeout, left_ms);
+    }
+    const int ready = ::poll(pfds.data(), pfds.size(), timeout);
+    if (ready < 0 && errno != EINTR) break;
+    if (grace_pending && std::chrono::steady_clock::now() - started >= spec.grace) {
+      grace_pending = false;
+      spec.after_grace();
+    }
+    if (ready <= 0) continue;
+    for (const pollfd& p : pfds) {
+      if (p.revents & (POLLIN | POLLHUP | POLLERR)) child.on_ready(p.fd);
+    }
+  }
+  return child.take_result();
 }
 
 }  // namespace doit

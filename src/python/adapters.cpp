@@ -222,6 +222,23 @@ std::string PyFormatter::format(const std::string& text,
 
 void interrupt_python() { PyErr_SetInterruptEx(SIGINT); }
 
+ForkHooks fork_hooks() {
+  ForkHooks hooks;
+  hooks.before = [] { PyOS_BeforeFork(); };
+  hooks.after_in_parent = [] { PyOS_AfterFork_Parent(); };
+  hooks.after_in_child = [] { PyOS_AfterFork_Child(); };
+  hooks.child_done = [] {
+    for (const char* name : {"stdout", "stderr"}) {
+      PyObject* stream = PySys_GetObject(name);  // borrowed
+      if (stream == nullptr || stream == Py_None) continue;
+      PyObject* done = PyObject_CallMethod(stream, "flush", nullptr);
+      if (done == nullptr) PyErr_Clear();
+      Py_XDECREF(done);
+    }
+  };
+  return hooks;
+}
+
 }  // namespace doit::python
 
 namespace doit::python {

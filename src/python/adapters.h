@@ -2,9 +2,9 @@
 // commands, uptodate callables, title functions and the string formatter.
 #pragma once
 
+#include <pybind11/eval.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
-#include <pybind11/eval.h>
 
 #include <stdexcept>
 #include <string>
@@ -13,6 +13,7 @@
 #include "doit/json.h"
 #include "doit/state_db.h"
 #include "doit/task.h"
+#include "doit/worker.h"
 
 namespace doit::python {
 
@@ -156,6 +157,10 @@ bool regex_match(const std::string& pattern, const std::string& text);
 
 /// Lets SIGINT interrupt a running Python action (async-signal-safe).
 void interrupt_python();
+
+/// What CPython needs around fork() for a worker of a parallel run: its
+/// PyOS_*Fork calls, and sys.stdout/sys.stderr flushed before the child ends.
+ForkHooks fork_hooks();
 
 }  // namespace doit::python
 

@@ -24,6 +24,15 @@ void write_all(int fd, std::string_view text) {
   }
 }
 
+/// The signals that stop a run: blocked across fork() so that none reaches
+/// the child before it has put back their default action.
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&set, sig);
+  return set;
+}
+
 [[noreturn]] void run_child(int fd, const std::function<TaskRun(OutputBlock&)>& body,
                             const ForkHooks& hooks) {
   if (hooks.after_in_child) hooks.after_in_child();
@@ -31,6 +40,8 @@ void write_all(int fd, std::string_view text) {
   // Killed with doit itself (kill -9): no worker goes on alone.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
+  sigset_t stops = stop_signals();
+  ::sigprocmask(SIG_UNBLOCK, &stops, nullptr);  // what came meanwhile ends it now
   if (const int null = ::open("/dev/null", O_RDONLY); null >= 0) {
     ::dup2(null, STDIN_FILENO);
     if (null != STDIN_FILENO) ::close(null);
@@ -61,12 +72,16 @@ std::unique_ptr<ChildProcess> fork_worker(const std::function<TaskRun(OutputBloc
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
   flush_console();  // the child must not write what the parent holds
   if (hooks.before) hooks.before();
+  const sigset_t stops = stop_signals();
+  sigset_t old_mask;
+  ::sigprocmask(SIG_BLOCK, &stops, &old_mask);
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
     run_child(fds[1], body, hooks);
   }
   const int fork_errno = errno;
+  ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
   if (hooks.after_in_parent) hooks.after_in_parent();
   ::close(fds[1]);
   if (pid < 0) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <filesystem>
@@ -811,6 +812,75 @@ TEST_F(ExecutorTest, ListCommandsAreNotSubstituted) {
   t.targets = {"out.txt"};
   EXPECT_EQ(run({t}, {"l"}), kRunSuccess);
   EXPECT_EQ(read_file("out.txt"), "%(targets)s");
+}
+
+// --- parallel runs (SPEC §10.8) ---------------------------------------------------------
+
+class ExecutorParallelTest : public ExecutorTest {
+ protected:
+  static RunOptions jobs(int n) {
+    RunOptions options;
+    options.jobs = n;
+    return options;
+  }
+  /// A command that marks `self` started, then waits (at most ~5 s) for
+  /// `other` to start: both finish only if they run at the same time.
+  static Task rendezvous(const std::string& self, const std::string& other) {
+    return shell_task(self, "touch " + self + ".started; for i in $(seq 500); do test -e " + other +
+                                ".started && exit 0; sleep 0.01; done; exit 1");
+  }
+};
+
+TEST_F(ExecutorParallelTest, RunsIndependentTasksAtTheSameTime) {
+  EXPECT_EQ(run({rendezvous("a", "b"), rendezvous("b", "a")}, {"a", "b"}, jobs(2)), kRunSuccess);
+  EXPECT_EQ(executed(), (Names{"a", "b"}));
+  EXPECT_EQ(events("success ").size(), 2u);
+}
+
+TEST_F(ExecutorParallelTest, StartsADependentOnlyAfterItsDependenciesFinished) {
+  Task a = shell_task("a", "sleep 0.2; touch a.done");
+  Task b = shell_task("b", "touch b.done");
+  Task c = shell_task("c", "test -e a.done && test -e b.done");
+  c.task_dep = {"a", "b"};
+  EXPECT_EQ(run({a, b, c}, {"c"}, jobs(3)), kRunSuccess);
+  EXPECT_EQ(events("success ").back(), "c");
+}
+
+TEST_F(ExecutorParallelTest, ValuesOfAPythonActionInAWorkerAreSaved) {
+  Task t = task("t");
+  t.actions = {fake("values", [](const ActionEnv&) { return with_values(R"({"v": 42})"); })};
+  Task other = shell_task("other", "true");
+  EXPECT_EQ(run({t, other}, {"t", "other"}, jobs(2)), kRunSuccess);
+  ASSERT_NE(db_->find("t"), nullptr);
+  EXPECT_EQ(db_->find("t")->values_json, R"({"v": 42})");
+  EXPECT_TRUE(log_.end() == std::find(log_.begin(), log_.end(), "values"));  // ran elsewhere
+}
+
+TEST_F(ExecutorParallelTest, ThreadTypeRunsPythonActionsHere) {
+  RunOptions options = jobs(2);
+  options.python_in_workers = false;
+  EXPECT_EQ(run({task("t"), shell_task("other", "true")}, {"t", "other"}, options), kRunSuccess);
+  EXPECT_EQ(events("run "), (Names{"t"}));
+}
+
+TEST_F(ExecutorParallelTest, AFailureStartsNothingNewAndLetsTheRunningTaskFinish) {
+  Task slow = shell_task("slow", "sleep 0.3; touch slow.done");
+  Task bad = shell_task("bad", "exit 1");
+  Task later = shell_task("later", "touch later.done");
+  EXPECT_EQ(run({slow, bad, later}, {"slow", "bad", "later"}, jobs(2)), kRunFailure);
+  EXPECT_TRUE(std::filesystem::exists("slow.done"));
+  EXPECT_FALSE(std::filesystem::exists("later.done"));
+  EXPECT_NE(db_->find("slow"), nullptr);
+  EXPECT_EQ(db_->find("bad"), nullptr);
+}
+
+TEST_F(ExecutorParallelTest, ContinueRunsTheOthersAfterAFailure) {
+  RunOptions options = jobs(2);
+  options.keep_going = true;
+  Task bad = shell_task("bad", "exit 1");
+  Task later = shell_task("later", "touch later.done");
+  EXPECT_EQ(run({bad, later}, {"bad", "later"}, options), kRunFailure);
+  EXPECT_TRUE(std::filesystem::exists("later.done"));
 }
 
 }  // namespace

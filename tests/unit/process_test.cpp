@@ -1,10 +1,12 @@
 #include "doit/process.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -200,6 +202,103 @@ TEST(RunProcessTest, WithoutCaptureTheChildWritesToOurOwnStreams) {
   EXPECT_TRUE(live.errs.empty());
   EXPECT_EQ(out_text, "to-stdout\n");
   EXPECT_EQ(err_text, "to-stderr\n");
+}
+
+/// Drives `child` to its end as the parallel executor does: poll, then read.
+ProcessResult drive(ChildProcess& child) {
+  std::vector<int> fds;
+  while (!child.finished()) {
+    fds.clear();
+    child.poll_fds(fds);
+    std::vector<pollfd> pfds;
+    for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
+    if (::poll(pfds.data(), pfds.size(), child.poll_timeout_ms()) <= 0) continue;
+    for (const pollfd& p : pfds) {
+      if (p.revents != 0) child.on_ready(p.fd);
+    }
+  }
+  return child.take_result();
+}
+
+bool gone(pid_t pid) {
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (Clock::now() < deadline) {
+    if (::kill(pid, 0) != 0) return true;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t close = line.rfind(')');
+    if (close != std::string::npos && line.substr(close + 2, 1) == "Z") return true;
+    ::usleep(10'000);
+  }
+  return false;
+}
+
+TEST(ChildProcessTest, InItsOwnGroupItReadsEndOfFileFromStdin) {
+  SpawnSpec spec;
+  spec.argv = shell_argv("if read line; then echo got; else echo eof; fi; ps -o pgid= -p $$");
+  spec.own_group = true;
+  ChildProcess child(spec, nullptr, nullptr);
+  const ProcessResult r = drive(child);
+  ASSERT_EQ(r.returncode, 0);
+  EXPECT_EQ(r.out.substr(0, 4), "eof\n");
+  EXPECT_NE(std::stoi(r.out.substr(4)), ::getpgrp());
+}
+
+TEST(ChildProcessTest, SignalStopsTheWholeGroup) {
+  SpawnSpec spec;
+  spec.argv = shell_argv("sleep 30 & echo $!; wait");
+  spec.own_group = true;
+  RecordingLive live;
+  ChildProcess child(spec, &live, &live);
+  std::vector<int> fds;
+  while (live.outs.empty()) {
+    fds.clear();
+    child.poll_fds(fds);
+    std::vector<pollfd> pfds;
+    for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
+    ASSERT_GT(::poll(pfds.data(), pfds.size(), 5000), 0);
+    for (const pollfd& p : pfds) {
+      if (p.revents != 0) child.on_ready(p.fd);
+    }
+  }
+  const pid_t background = std::stoi(live.outs.front());
+  child.signal(SIGTERM);
+  const ProcessResult r = drive(child);
+  EXPECT_EQ(r.returncode, -SIGTERM);
+  EXPECT_TRUE(gone(background));
+}
+
+TEST(ChildProcessTest, ReportsTheExitOfAnUncapturedChild) {
+  SpawnSpec spec;
+  spec.argv = shell_argv("exit 7");
+  spec.capture = false;
+  ChildProcess child(spec, nullptr, nullptr);
+  EXPECT_EQ(drive(child).returncode, 7);
+}
+
+TEST(ChildProcessTest, DestroyingARunningChildKillsAndReapsIt) {
+  SpawnSpec spec;
+  spec.argv = shell_argv("echo $$; exec sleep 30");
+  spec.own_group = true;
+  RecordingLive live;
+  pid_t pid = -1;
+  {
+    ChildProcess child(spec, &live, &live);
+    std::vector<int> fds;
+    while (live.outs.empty()) {
+      fds.clear();
+      child.poll_fds(fds);
+      std::vector<pollfd> pfds;
+      for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
+      ASSERT_GT(::poll(pfds.data(), pfds.size(), 5000), 0);
+      for (const pollfd& p : pfds) {
+        if (p.revents != 0) child.on_ready(p.fd);
+      }
+    }
+    pid = std::stoi(live.outs.front());
+  }
+  EXPECT_NE(::kill(pid, 0), 0);  // reaped: not even a zombie
 }
 
 }  // namespace

@@ -477,3 +477,27 @@ def test_a_second_ctrl_c_stops_waiting_for_a_stubborn_task(project):
     assert proc.returncode in INTERRUPTED
     assert elapsed < 3  # well under the 5 s stop timeout
     assert no_process_left(marker)
+
+
+@pytest.mark.cpp_only
+def test_kill_9_during_a_parallel_run_keeps_the_finished_tasks(project):
+    proc, marker = start_stuck(project)
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+    finally:
+        # Commands in their own groups outlive a SIGKILLed doit (as ninja's
+        # do); the worker itself dies with doit.
+        for pid in processes_with(marker):
+            os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=20)
+    assert no_process_left(marker)
+    r = project.run("quick")
+    assert (r.rc, r.out) == (0, "-- quick\n")
+    project.dodo(stuck_dodo(marker).replace(f"sleep {marker}", "true").replace(
+        f"['sleep', '{marker}']", "['true']"))
+    r = project.run("-n", "2", "quick", "cmd", "py", "later")
+    assert r.rc == 0, r
+    assert sorted(r.out.splitlines()) == ["-- quick", ".  cmd", ".  later", ".  py"]

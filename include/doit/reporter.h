@@ -50,6 +50,8 @@ class Reporter {
   virtual void add_failure(const Task& task, const Failure& failure) = 0;
   /// A doit error during execution (invalid action...): "Execution aborted."
   virtual void runtime_error(const std::string& message) = 0;
+  /// The task's teardown actions are about to run. Default: nothing.
+  virtual void teardown_task(const Task&) {}
   /// A teardown action failed.
   virtual void cleanup_error(const std::string& message) = 0;
   /// End of the run: summaries.

@@ -19,6 +19,7 @@
 #include "doit/supervisor.h"
 #include "doit/text.h"
 #include "python/adapters.h"
+#include "python/py_reporter.h"
 
 namespace doit::cli {
 namespace {
@@ -296,8 +297,13 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   const std::string reporter_name = report.active() && !opt.is_configured("reporter")
                                         ? "executed-only"
                                         : opt.get_string("reporter", "console");
-  std::unique_ptr<Reporter> reporter =
-      make_reporter(reporter_name, report_to, static_cast<int>(opt.get_int("failure_verbosity")));
+  const int failure_verbosity = static_cast<int>(opt.get_int("failure_verbosity"));
+  std::unique_ptr<Reporter> reporter;
+  if (auto it = session.config.find("reporter");
+      it != session.config.end() && it->second.is_object && !opt.is_explicit("reporter")) {
+    reporter = python::make_config_reporter(report_to, failure_verbosity);
+  }
+  if (!reporter) reporter = make_reporter(reporter_name, report_to, failure_verbosity);
   if (!reporter) {
     throw UserError(
         fmt::format("No reporter named '{}'. Type '{} help run' to see a list of "
@@ -319,7 +325,8 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   set_interrupt_hook(python::interrupt_python);
   install_interrupt_handlers();
   python::set_state_for_python(db.get(), session.graph.get());
-  python::PyDelayedCreator delayed_creator;
+  SessionDelayedCreator delayed_creator(session);
+  python::initialize_reporter(*reporter, *session.graph, selected);
   Executor executor(*session.graph, *db, fs, *reporter, ro, &formatter);
   executor.set_delayed_creator(&delayed_creator);
   int result = 0;

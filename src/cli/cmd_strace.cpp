@@ -393,8 +393,11 @@ int execute_strace(const Invocation& inv, const Parsed& parsed) {
   ::unlink(trace_file.c_str());
   wrap_actions(session.graph->task(index), strace, trace_file);
 
+  // The report task's name, unless the dodo file has a task of that name.
+  std::string report_name = kReportTask;
+  while (session.graph->find(report_name) != TaskGraph::kNotFound) report_name += '_';
   Task report;
-  report.name = kReportTask;
+  report.name = report_name;
   std::shared_ptr<CallableAction> report_action =
       std::make_shared<StraceReport>(trace_file, cwd, opt.get_bool("show_all"));
   report.actions.push_back(Action{report_action});
@@ -424,7 +427,7 @@ int execute_strace(const Invocation& inv, const Parsed& parsed) {
   Executor executor(*session.graph, *db, fs, *reporter, ro, &formatter);
   int result = 0;
   try {
-    result = executor.run({task_name, kReportTask});
+    result = executor.run({task_name, report_name});
   } catch (const GraphError& e) {
     Output::out().flush();
     throw UserError(e.what());

@@ -226,6 +226,17 @@ DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& p
   return session;
 }
 
+std::vector<Task> SessionDelayedCreator::create(const std::string& creator,
+                                                const std::string& base) {
+  std::vector<Task> tasks = python_.create(creator, base);
+  for (Task& task : tasks) {
+    for (auto& [name, value] : task_config(session_.config_files, task.name, task.params)) {
+      set_option(task, name, std::move(value));
+    }
+  }
+  return tasks;
+}
+
 namespace {
 
 /// Switching from pydoit: imports its state once, says so on stderr.

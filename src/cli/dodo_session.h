@@ -31,6 +31,18 @@ struct DodoSession {
   python::ConfigMap config;
 };
 
+/// Runs `@create_after` creators during a run, then gives the tasks they
+/// created their [task:NAME] config, as load time gave the others.
+class SessionDelayedCreator : public DelayedTaskCreator {
+ public:
+  explicit SessionDelayedCreator(const DodoSession& session) : session_(session) {}
+  std::vector<Task> create(const std::string& creator, const std::string& base) override;
+
+ private:
+  const DodoSession& session_;
+  python::PyDelayedCreator python_;
+};
+
 /// Loads the project for `cmd`. Throws UserError (bad config file, dodo not
 /// found, invalid tasks...) or python::PythonTraceback.
 DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& parsed);

@@ -1003,6 +1003,7 @@ void Executor::Impl::teardown() {
                   .live_out = verbosity >= 2 ? &live_ : nullptr,
                   .live_err = verbosity >= 1 ? &live_ : nullptr,
                   .dryrun = std::nullopt};
+    ex_.reporter_.teardown_task(task);
     for (const Action& action : task.teardown) {
       ActionOutcome outcome;
       try {

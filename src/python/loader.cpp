@@ -512,6 +512,13 @@ void import_dodo(const std::string& dodo_path) {
   });
 }
 
+py::object dodo_config_item(const std::string& key) {
+  if (g_module == nullptr) return py::none();
+  py::object config = g_module->attr("__dict__").attr("get")("DOIT_CONFIG");
+  if (!py::isinstance<py::dict>(config)) return py::none();
+  return config.attr("get")(key);
+}
+
 std::vector<std::pair<std::string, std::vector<ParamDef>>> creator_params() {
   std::vector<std::pair<std::string, std::vector<ParamDef>>> out;
   with_user_errors([&] {

@@ -11,6 +11,10 @@
 
 #include "doit/task.h"
 
+namespace pybind11 {
+class object;
+}
+
 namespace doit::python {
 
 /// A mistake in the dodo file; printed as "ERROR: <message>", exit 3.
@@ -56,6 +60,9 @@ class PyDelayedCreator : public DelayedTaskCreator {
  public:
   std::vector<Task> create(const std::string& creator, const std::string& base) override;
 };
+
+/// DOIT_CONFIG[key] of the imported dodo file, None when absent.
+pybind11::object dodo_config_item(const std::string& key);
 
 /// Sets doit.get_var() values and the initial working directory for dodo code.
 void set_command_line_vars(const std::vector<std::pair<std::string, std::string>>& vars,

@@ -277,6 +277,24 @@ def test_task_section_sets_param_defaults_converted_by_type(params):
 
 
 @pytest.mark.cpp_only
+def test_task_section_applies_to_tasks_of_delayed_creators(project):
+    project.dodo("""
+        from doit import create_after
+        def task_gen():
+            return {'actions': ['true']}
+        @create_after(executed='gen')
+        def task_conv():
+            for name in ('a', 'b'):
+                yield {'name': name, 'actions': ['echo %(mode)s > ' + name + '.txt'],
+                       'params': [{'name': 'mode', 'default': 'slow'}]}
+        """)
+    project.write("doit.cfg", "[task:conv:b]\nmode = fast\n")
+    r = project.run()
+    assert (r.rc, r.err) == (0, "")
+    assert (project.read("a.txt"), project.read("b.txt")) == ("slow\n", "fast\n")
+
+
+@pytest.mark.cpp_only
 def test_command_line_beats_task_section(params):
     params.write("doit.cfg", "[task:p]\nx = 42\nflag = yes\n")
     r = params.run("p", "--x", "3")

@@ -103,6 +103,22 @@ def test_python_actions_are_not_traced(copy_project):
 
 
 @needs_strace
+@pytest.mark.cpp_only
+def test_a_task_named_strace_report_is_left_alone(project):
+    # pydoit adds its report task under this name and fails on the duplicate.
+    project.dodo(COPY + """
+def task_strace_report():
+    return {'actions': ['echo mine > mine.txt']}
+""")
+    project.write("in.txt", "hello\n")
+    r = project.run("strace", "argv")
+    work = project.path
+    assert (r.rc, r.out) == (
+        0, f".  argv\n.  strace_report_\nR {work}/in.txt\nW {work}/argv.txt\n")
+    assert not project.exists("mine.txt")
+
+
+@needs_strace
 def test_one_task_exactly(copy_project):
     for args in ([], ["cp", "other"]):
         r = copy_project.run("strace", *args)

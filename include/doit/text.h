@@ -1,6 +1,7 @@
 // Text helpers for messages that must read like pydoit's (Python reprs).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,10 @@ std::string python_list_repr(const std::vector<std::string>& items);
 std::string python_str(const Json& value);
 /// Python's repr() of that value.
 std::string python_value_repr(const Json& value);
+
+/// A time as UTC text with `digits` decimals of the second (6: micro-, 9:
+/// nanoseconds): "2026-11-25 20:06:03.945081".
+std::string utc_timestamp(std::int64_t nanoseconds_since_epoch, int digits);
 
 /// Joins with a separator.
 std::string join(const std::vector<std::string>& items, std::string_view sep);

@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 
 #include "cli/command.h"
 #include "cli/dodo_session.h"
@@ -15,7 +14,6 @@
 namespace doit::cli {
 namespace {
 
-constexpr std::int64_t kNanosPerSecond = 1000000000;
 constexpr int kNanosecondDigits = 9;
 
 /// A name or path as printed: as it is, unless it holds control characters
@@ -30,17 +28,7 @@ std::string shown(const std::string& text) {
 
 /// "2026-11-25 20:06:03.945081123 UTC"
 std::string utc_time(std::int64_t mtime_ns) {
-  std::int64_t seconds = mtime_ns / kNanosPerSecond, nanos = mtime_ns % kNanosPerSecond;
-  if (nanos < 0) {
-    nanos += kNanosPerSecond;
-    seconds -= 1;
-  }
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  if (::gmtime_r(&t, &tm) == nullptr) return fmt::format("{} ns", mtime_ns);
-  char date[32];
-  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
-  return fmt::format("{}.{:0{}} UTC", date, nanos, kNanosecondDigits);
+  return utc_timestamp(mtime_ns, kNanosecondDigits) + " UTC";
 }
 
 std::string task_block(const std::string& name, const TaskRecord& record) {

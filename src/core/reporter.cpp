@@ -6,13 +6,13 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <optional>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "doit/json.h"
+#include "doit/text.h"
 
 namespace doit {
 namespace {
@@ -175,20 +175,9 @@ class FdCapture {
 
 /// UTC, as pydoit 0.37 shows when a task started: "2026-11-25 20:06:03.945081".
 std::string utc_text(std::chrono::system_clock::time_point when) {
-  using namespace std::chrono;
-  const auto micros = duration_cast<microseconds>(when.time_since_epoch()).count();
-  constexpr std::int64_t kPerSecond = 1000000;
-  std::int64_t seconds = micros / kPerSecond, fraction = micros % kPerSecond;
-  if (fraction < 0) {
-    fraction += kPerSecond;
-    seconds -= 1;
-  }
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char date[32];
-  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
-  return fmt::format("{}.{:0{}}", date, fraction, kMicrosecondDigits);
+  const auto nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count();
+  return utc_timestamp(nanos, kMicrosecondDigits);
 }
 
 /// Python's repr() of a finite float (what json.dump writes): the shortest

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
+
 #include "doit/json.h"
 
 namespace doit {
@@ -95,6 +97,24 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
     out += items[i];
   }
   return out;
+}
+
+std::string utc_timestamp(std::int64_t nanoseconds_since_epoch, int digits) {
+  constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
+  std::int64_t seconds = nanoseconds_since_epoch / kNanosPerSecond;
+  std::int64_t nanos = nanoseconds_since_epoch % kNanosPerSecond;
+  if (nanos < 0) {
+    nanos += kNanosPerSecond;
+    seconds -= 1;
+  }
+  std::int64_t fraction = nanos;
+  for (int d = 9; d > digits; --d) fraction /= 10;
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  if (::gmtime_r(&t, &tm) == nullptr) return fmt::format("{} ns", nanoseconds_since_epoch);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
+  return fmt::format("{}.{:0{}}", date, fraction, digits);
 }
 
 }  // namespace doit

@@ -36,6 +36,12 @@ struct RunOptions {
   /// Record the file_dep signatures taken before the actions ran, so that an
   /// edit made while a task runs leaves it not up to date (`auto`).
   bool signatures_before_actions = false;
+  /// --explain: say on stderr why each task runs.
+  bool explain = false;
+  /// --dry-run: check every task, say what would run and why, run nothing,
+  /// record nothing. A task whose file_dep a task that would run produces
+  /// would run too.
+  bool dry_run = false;
 
   // `auto` cycles:
   /// Called before a task's actions start (to stop the server it replaces).

@@ -226,6 +226,62 @@ void report_watch_set(AutoReport& report, const Invocation& inv, const DodoSessi
   }
 }
 
+namespace fs = std::filesystem;
+
+/// A temporary folder, removed with what it holds.
+class ScratchDir {
+ public:
+  ScratchDir() = default;
+  ~ScratchDir() {
+    if (!path_.empty()) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+    }
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& create() {
+    std::string pattern = (fs::temp_directory_path() / "doit-dry-run-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw UserError("Cannot create a temporary folder for the dry run.");
+    }
+    path_ = pattern;
+    return path_;
+  }
+
+ private:
+  std::string path_;
+};
+
+/// --dry-run: a copy of the state (or an empty one) in `scratch`, so that
+/// nothing the run does reaches the real file, not even a schema or a WAL.
+std::unique_ptr<StateDb> open_state_copy(const DodoSession& session, ScratchDir& scratch) {
+  const std::string path = session.options.get_string("dep_file", ".doit.db");
+  const std::string copy = scratch.create() + "/state.db";
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    for (const char* suffix : {"", "-wal"}) {
+      if (fs::exists(path + suffix, ec)) fs::copy_file(path + suffix, copy + suffix, ec);
+    }
+  }
+  try {
+    return StateDb::open(copy);
+  } catch (const StateDbError&) {
+    // Not ours (pydoit's, imported by the first real run): start from nothing.
+    fmt::print(stderr,
+               "doit: dry run: '{}' is not doit-cpp's state; every task counts as "
+               "never run\n",
+               path);
+    fs::remove(copy, ec);
+    fs::remove(copy + "-wal", ec);
+    try {
+      return StateDb::open(copy);
+    } catch (const StateDbError& e) {
+      throw UserError(e.what());
+    }
+  }
+}
+
 }  // namespace
 
 int execute_run(const Invocation& inv, const Parsed& parsed) {
@@ -283,7 +339,12 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
     };
   }
 
-  std::unique_ptr<StateDb> db = open_state(session);
+  ro.explain = opt.get_bool("explain");
+  ro.dry_run = opt.get_bool("dry_run");
+  if (ro.dry_run && report.active()) throw UserError("`auto` cannot do a dry run.");
+  ScratchDir scratch;
+  std::unique_ptr<StateDb> db =
+      ro.dry_run ? open_state_copy(session, scratch) : open_state(session);
 
   std::unique_ptr<Output> outfile;
   const std::string outfile_path = opt.get_string("outfile");

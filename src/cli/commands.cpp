@@ -93,6 +93,12 @@ std::vector<OptionDef> run_options() {
                              "their task_dep"));
   defs.push_back(option_flag("auto_delayed_regex", 0, "auto-delayed-regex",
                              "use the default regex \".*\" for delayed creators without one"));
+  defs.push_back(option_flag("explain", 0, "explain",
+                             "say on stderr why each task runs (changed file_dep with its old "
+                             "and new signature, missing target, uptodate false...)"));
+  defs.push_back(option_flag("dry_run", 0, "dry-run",
+                             "check the tasks and say what would run and why, without running "
+                             "anything or recording any state"));
   defs.push_back(
       option_value("failure_verbosity", 0, "failure-verbosity", OptType::kInt,
                    "show the error message (1) and the task's output (2) again at the end "

@@ -4,6 +4,7 @@
 #include "doit/executor.h"
 
 #include "doit/cmd_action.h"
+#include "doit/explain.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -129,7 +130,8 @@ class Executor::Impl {
       : ex_(ex),
         graph_(ex.graph_),
         node_of_(graph_.size(), -1),
-        parallel_(ex.options_.jobs > 1 && ex.options_.long_running_grace.count() == 0) {}
+        parallel_(ex.options_.jobs > 1 && ex.options_.long_running_grace.count() == 0 &&
+                  !ex.options_.dry_run) {}
   ~Impl();
 
   int run(const std::vector<std::string>& selected);
@@ -156,6 +158,12 @@ class Executor::Impl {
   bool process(int n);
   bool select(int n);
   bool execute(int n);
+  /// --dry-run: a task that would run is announced and counted, not run.
+  void pretend_execute(int n);
+  /// --dry-run: the file_deps of `task` that a task that would run produces,
+  /// as "file_dep 'x' would be built by 'y'".
+  std::vector<std::string> would_be_built(const Task& task) const;
+  void explain(const Task& task, const std::vector<std::string>& reasons) const;
   /// Announces the task; false if the run was aborted instead.
   bool begin_execute(int n, Signatures& before);
   /// Records the end of the task's actions: a failure, or its success.
@@ -215,6 +223,8 @@ class Executor::Impl {
   ConsoleLive live_;
   const bool parallel_;
   std::vector<std::unique_ptr<Job>> jobs_;  // in start order
+  std::vector<bool> would_run_;             // --dry-run, by task index
+  int would_run_count_ = 0;
   int wake_pipe_[2] = {-1, -1};
 };
 
@@ -416,6 +426,7 @@ void Executor::Impl::create_delayed(int n) {
     if (ex_.delayed_creator_ == nullptr) throw GraphError("delayed tasks cannot be created here");
     graph_.add_tasks(ex_.delayed_creator_->create(delayed->creator, base));
     node_of_.resize(graph_.size(), -1);
+    would_run_.resize(static_cast<size_t>(graph_.size()), false);
   }
   Task& task = graph_.task(nodes_[n].task);
   if (task.delayed == delayed) {
@@ -475,7 +486,7 @@ void Executor::Impl::handle_failure(int n, Failure failure) {
   Node& node = nodes_[n];
   const Task& task = graph_.task(node.task);
   node.run_status = Node::RunStatus::kFailure;
-  ex_.db_.remove(task.name);
+  if (!ex_.options_.dry_run) ex_.db_.remove(task.name);
   ex_.reporter_.add_failure(task, failure);
   if (failure.kind == FailureKind::kTaskFailed && result_ != kRunError) {
     result_ = kRunFailure;
@@ -507,13 +518,32 @@ bool Executor::Impl::select(int n) {
     handle_failure(n, std::move(f));
     return false;
   }
+  const bool dry_run = ex_.options_.dry_run;
+  const bool explaining = ex_.options_.explain || dry_run;
   Status status;
   try {
-    status = check_status(
-        {task, record, ex_.options_.checker, ex_.fs_, shell_command_succeeds, /*explain=*/false});
+    status = check_status({task, record, ex_.options_.checker, ex_.fs_, shell_command_succeeds,
+                           /*explain=*/explaining});
   } catch (const UptodateError& e) {
     throw UptodateError(fmt::format("ERROR: Task '{}': an uptodate check raised an exception.\n{}",
                                     task.name, e.what()));
+  }
+  std::vector<std::string> built;  // --dry-run: file_deps that would be built first
+  if (dry_run) {
+    built = would_be_built(task);
+    std::erase_if(status.missing_files, [&](const std::string& f) {
+      const int producer = graph_.task_for_target(f);
+      return producer != TaskGraph::kNotFound && would_run_[producer];
+    });
+    if (status.kind == Status::Kind::kError && status.missing_files.empty() &&
+        status.unreadable_files.empty()) {
+      status.kind = Status::Kind::kRun;
+    }
+    if (status.kind == Status::Kind::kError) {
+      status.error = fmt::format("Dependent file '{}' does not exist.",
+                                 status.missing_files.empty() ? status.unreadable_files.front()
+                                                              : status.missing_files.front());
+    }
   }
   if (status.kind == Status::Kind::kError) {
     Failure f;
@@ -524,14 +554,20 @@ bool Executor::Impl::select(int n) {
     handle_failure(n, std::move(f));
     return false;
   }
-  if (!status.checker_changed_from.empty()) ex_.db_.remove(task.name);
+  if (!status.checker_changed_from.empty() && !dry_run) ex_.db_.remove(task.name);
   node.changed = status.changed;
-  const bool run = ex_.options_.always || status.kind == Status::Kind::kRun;
+  const bool run = ex_.options_.always || status.kind == Status::Kind::kRun || !built.empty();
   node.run_status = run ? Node::RunStatus::kRun : Node::RunStatus::kUpToDate;
   if (!run) {
     ex_.reporter_.skip_uptodate(task);
     if (const TaskRecord* r = ex_.db_.find(task.name)) node.values = Json::parse(r->values_json);
     return false;
+  }
+  if (explaining && !task.actions.empty()) {
+    std::vector<std::string> reasons = explain_reasons(
+        {task, status, record, ex_.fs_, ex_.options_.always && status.kind != Status::Kind::kRun});
+    reasons.insert(reasons.end(), built.begin(), built.end());
+    explain(task, reasons);
   }
   return task.setup.empty();
 }
@@ -800,9 +836,49 @@ std::vector<std::pair<std::string, FileSignature>> Executor::Impl::signatures_no
 }
 
 bool Executor::Impl::process(int n) {
-  if (!select(n) || !fetch_getargs(n)) return false;
+  if (!select(n)) return false;
+  if (ex_.options_.dry_run) {
+    pretend_execute(n);
+    return false;
+  }
+  if (!fetch_getargs(n)) return false;
   if (parallel_ && !wait_for_slot()) return false;
   return execute(n);
+}
+
+// --- explain and dry runs -----------------------------------------------------
+
+void Executor::Impl::explain(const Task& task, const std::vector<std::string>& reasons) const {
+  Output::out().flush();  // after the lines about earlier tasks
+  Output& err = Output::err();
+  for (const std::string& reason : reasons) {
+    err.write(fmt::format("doit explain: {}: {}\n", task.name, reason));
+  }
+  err.flush();
+}
+
+std::vector<std::string> Executor::Impl::would_be_built(const Task& task) const {
+  std::vector<std::string> out;
+  for (const std::string& dep : task.file_dep) {
+    const int producer = graph_.task_for_target(dep);
+    if (producer != TaskGraph::kNotFound && would_run_[producer]) {
+      out.push_back(fmt::format("file_dep {} would be built by {}", python_repr(dep),
+                                python_repr(graph_.task(producer).name)));
+    }
+  }
+  return out;
+}
+
+void Executor::Impl::pretend_execute(int n) {
+  Node& node = nodes_[n];
+  const Task& task = graph_.task(node.task);
+  ex_.reporter_.execute_task(task);
+  would_run_[node.task] = true;
+  if (!task.actions.empty()) ++would_run_count_;
+  // Dependents see the values of the last real run (calc_dep, getargs).
+  if (const TaskRecord* r = ex_.db_.find(task.name)) node.values = Json::parse(r->values_json);
+  node.run_status = Node::RunStatus::kSuccessful;
+  ex_.reporter_.add_success(task);
 }
 
 // --- parallel runs ----------------------------------------------------------
@@ -1023,6 +1099,7 @@ void Executor::Impl::teardown() {
 
 int Executor::Impl::run(const std::vector<std::string>& selected) {
   to_run_.assign(selected.rbegin(), selected.rend());
+  would_run_.assign(static_cast<size_t>(graph_.size()), false);
   if (parallel_ && ::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) == 0) {
     g_wake_fd.store(wake_pipe_[1]);
   }
@@ -1038,9 +1115,16 @@ int Executor::Impl::run(const std::vector<std::string>& selected) {
     if (!error) error = std::current_exception();
   }
   flush_console();
-  teardown();
+  if (!ex_.options_.dry_run) teardown();
   ex_.reporter_.complete_run();
   flush_console();
+  if (ex_.options_.dry_run) {
+    Output::err().write(
+        fmt::format("doit: dry run: {} task{} would run; nothing was run or "
+                    "recorded\n",
+                    would_run_count_, would_run_count_ == 1 ? "" : "s"));
+    Output::err().flush();
+  }
   if (error) std::rethrow_exception(error);
   return result_;
 }

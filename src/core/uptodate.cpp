@@ -147,7 +147,8 @@ Status check_status(const StatusInputs& in) {
   }
   st.changed = changed;
   if (!changed.empty()) {
-    st.kind = Status::Kind::kRun;
+    // In explain mode a missing or unreadable file_dep seen before stays the decision.
+    if (st.kind != Status::Kind::kError) st.kind = Status::Kind::kRun;
     st.changed_files = std::move(changed);
   }
   return st;

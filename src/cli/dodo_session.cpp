@@ -210,7 +210,7 @@ DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& p
     }
   }
   for (const Task& task : loaded.tasks) {
-    if (find_command(task.name) != nullptr) {
+    if (find_command(task.name) != nullptr && !is_extension_command(task.name)) {
       throw UserError(fmt::format(
           "Task can't be called '{}' because this is a command name. Please choose another name.",
           task.name));

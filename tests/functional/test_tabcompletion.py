@@ -94,7 +94,7 @@ def bash_script(project):
     return project.write("completion.bash", r.out, dedent=False)
 
 
-COMMANDS = ["auto", "clean", "dumpdb", "forget", "help", "ignore", "info", "list",
+COMMANDS = ["auto", "clean", "dumpdb", "forget", "graph", "help", "ignore", "info", "list",
             "reset-dep", "run", "strace", "tabcompletion"]
 
 MODES = [pytest.param(False, id="plain-bash"),

@@ -1,5 +1,6 @@
 #include "cli/dodo_session.h"
 
+#include "cli/did_you_mean.h"
 #include "cli/task_options.h"
 
 #include <fmt/format.h>
@@ -223,6 +224,7 @@ DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& p
     throw UserError(e.what());
   }
   apply_task_config(session.config_files, *session.graph);
+  remember_names(*session.graph);
   return session;
 }
 

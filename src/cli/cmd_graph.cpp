@@ -14,9 +14,8 @@
 
 #include "cli/command.h"
 #include "cli/dodo_session.h"
+#include "cli/task_status.h"
 #include "doit/output.h"
-#include "doit/uptodate.h"
-#include "python/adapters.h"
 
 namespace doit::cli {
 namespace {
@@ -57,23 +56,17 @@ std::string_view status_text(NodeStatus status) {
   return "will run";
 }
 
-/// The same decision as `list --status` (ignored first, then check_status).
+/// The status `list --status` shows, or delayed for a placeholder.
 NodeStatus task_status(const Task& task, const StateDb& db, Checker checker, const FileSystem& fs) {
   if (task.delayed && !task.delayed->created) return NodeStatus::kDelayed;
-  const TaskRecord* record = db.find(task.name);
-  if (record != nullptr && record->ignored) return NodeStatus::kIgnored;
-  Status st;
-  try {
-    st = check_status({task, record, checker, fs, shell_command_succeeds, false});
-  } catch (const UptodateError& e) {
-    throw python::PythonTraceback(e.what());
-  }
-  switch (st.kind) {
-    case Status::Kind::kUpToDate:
+  switch (shown_status(task, db, checker, fs)) {
+    case ShownStatus::kUpToDate:
       return NodeStatus::kUpToDate;
-    case Status::Kind::kRun:
+    case ShownStatus::kRun:
       return NodeStatus::kRun;
-    case Status::Kind::kError:
+    case ShownStatus::kIgnored:
+      return NodeStatus::kIgnored;
+    case ShownStatus::kError:
       return NodeStatus::kError;
   }
   return NodeStatus::kRun;
@@ -376,18 +369,14 @@ int execute_graph(const Invocation& inv, const Parsed& parsed) {
   const OptionValues& opt = session.options;
   const TaskGraph& graph = *session.graph;
   if (graph.find("graph") != TaskGraph::kNotFound) {
-    Output::err().write(
-        "note: this dodo file has a task named 'graph'; `doit run graph` runs it.\n");
+    Output::err().write(fmt::format(
+        "doit-cpp: this dodo file has a task named 'graph'; `{} run graph` runs it.\n", inv.bin));
   }
 
   GraphView view;
   view.tasks = select_tasks(graph, parsed.rest);
   std::unique_ptr<StateDb> db = open_state(session);
-  Checker checker = Checker::kContent;
-  if (!parse_checker(opt.get_string("check_file_uptodate", "md5"), &checker)) {
-    throw UserError(
-        fmt::format("No check_file_uptodate named '{}'.", opt.get_string("check_file_uptodate")));
-  }
+  const Checker checker = checker_option(opt);
   RealFileSystem fs;
   for (int t : view.tasks) {
     view.status[t] = task_status(graph.task(t), *db, checker, fs);

@@ -91,3 +91,20 @@ def test_nothing_runs(proj):
     r = proj.run("biuld")
     assert r.rc == 3
     assert not proj.exists("out.txt")
+
+
+def test_help_on_a_misspelt_topic(proj):
+    # pydoit prints the general help (exit 0) and nothing on stderr
+    r = proj.run("help", "biuld")
+    assert r.rc == 0
+    assert r.out == proj.run("help").out
+    if not is_reference():
+        assert r.err == 'No command or task named "biuld". Did you mean "build"?\n'
+    else:
+        assert r.err == ""
+
+
+def test_help_on_a_far_topic_adds_nothing(proj):
+    r = proj.run("help", "deploy")
+    assert (r.rc, r.err) == (0, "")
+    assert r.out == proj.run("help").out

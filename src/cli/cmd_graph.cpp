@@ -39,7 +39,7 @@ struct GraphView {
   std::vector<Edge> edges;
 };
 
-/// What `status` is called in tooltips and the legend.
+/// What `status` is called in DOT tooltips.
 std::string_view status_text(NodeStatus status) {
   switch (status) {
     case NodeStatus::kUpToDate:
@@ -72,7 +72,7 @@ NodeStatus task_status(const Task& task, const StateDb& db, Checker checker, con
   return NodeStatus::kRun;
 }
 
-/// Every task before the tasks that need it: the named tasks (all when none
+/// The tasks to draw, in definition order: the named tasks (all when none
 /// is named) and, transitively, their task_dep, setup, calc_dep and getargs
 /// sources. Throws UserError for an unknown name.
 std::vector<int> select_tasks(const TaskGraph& graph, const std::vector<std::string>& names) {
@@ -255,16 +255,32 @@ std::string to_dot(const TaskGraph& graph, const GraphView& view) {
   return out + "}\n";
 }
 
-/// `text` inside a Mermaid "..." label.
+/// `text` inside a Mermaid "..." label: the characters Mermaid would read
+/// as syntax or HTML as entity codes, line breaks as <br>.
 std::string mermaid_text(std::string_view text) {
   std::string out;
   for (char c : text) {
-    if (c == '"') {
-      out += "#quot;";
-    } else if (c == '\n') {
-      out += "<br>";
-    } else {
-      out += c;
+    switch (c) {
+      case '"':
+        out += "#quot;";
+        break;
+      case '#':
+        out += "#35;";
+        break;
+      case '<':
+        out += "#lt;";
+        break;
+      case '>':
+        out += "#gt;";
+        break;
+      case '|':
+        out += "#124;";
+        break;
+      case '\n':
+        out += "<br>";
+        break;
+      default:
+        out += c;
     }
   }
   return out;

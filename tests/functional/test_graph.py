@@ -199,17 +199,17 @@ def test_unknown_task_is_an_error(proj):
 def test_names_with_quotes_are_escaped(project):
     project.dodo('''
         def task_q():
-            return {'actions': ['echo'], 'targets': ['say "hi".txt']}
+            return {'actions': ['echo'], 'targets': ['say "hi" <a|b> #1\\\\.txt']}
         def task_r():
-            return {'actions': ['echo'], 'file_dep': ['say "hi".txt']}
+            return {'actions': ['echo'], 'file_dep': ['say "hi" <a|b> #1\\\\.txt']}
     ''')
     r = project.run("graph")
     assert r.rc == 0, r
     if DOT:
         _, _, edges = dot_json(r.out)
-        assert edges[("q", "r")]["label"] == 'say "hi".txt'
+        assert edges[("q", "r")]["label"] == 'say "hi" <a|b> #1\\\\.txt'
     r = project.run("graph", "--format", "mermaid")
-    assert '-->|"say #quot;hi#quot;.txt"|' in r.out
+    assert '-->|"say #quot;hi#quot; #lt;a#124;b#gt; #35;1\\.txt"|' in r.out
 
 
 def test_graph_runs_nothing_and_writes_no_file(proj):

@@ -186,3 +186,9 @@ def test_unknown_shell(project):
     assert r.rc == 3
     assert r.out == ""
     assert "fish" in r.err
+
+
+@pytest.mark.parametrize("bc", MODES)
+def test_graph_completes_tasks_and_its_options(project, bash_script, bc):
+    assert complete(project, bash_script, "doit graph ", bc) == ["build", "clean_up", "gen"]
+    assert complete(project, bash_script, "doit graph --fo", bc) == ["--format"]

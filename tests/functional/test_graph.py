@@ -300,3 +300,9 @@ def test_help_graph_documents_the_command(project):
     assert r.rc == 0
     for word in ("--format", "-o", "--output", "mermaid", "setup", "up to date", "dot -Tsvg"):
         assert word in r.out
+
+
+def test_output_that_cannot_be_written_is_an_error(proj):
+    r = proj.run("graph", "-o", "no/such/folder/graph.dot")
+    assert (r.rc, r.out) == (3, "")
+    assert r.err == "ERROR: could not write the graph to 'no/such/folder/graph.dot'\n"

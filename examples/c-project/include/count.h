@@ -5,6 +5,6 @@
 #define COUNT_UNIT "word(s)"
 
 /* The number of blank-separated words of `text`. */
-int count_words(const char *text);
+int count_words(const char* text);
 
 #endif

@@ -2,6 +2,6 @@
 #define GREET_H
 
 /* Prints "Hello, NAME!" on its own line. */
-void greet(const char *name);
+void greet(const char* name);
 
 #endif

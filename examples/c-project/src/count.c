@@ -2,7 +2,7 @@
 
 #include <ctype.h>
 
-int count_words(const char *text) {
+int count_words(const char* text) {
   int words = 0;
   int in_word = 0;
   for (; *text; ++text) {

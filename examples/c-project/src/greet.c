@@ -2,4 +2,4 @@
 
 #include <stdio.h>
 
-void greet(const char *name) { printf("Hello, %s!\n", name); }
+void greet(const char* name) { printf("Hello, %s!\n", name); }

@@ -4,6 +4,7 @@
 
 #include "cli/command.h"
 #include "cli/dodo_session.h"
+#include "doit/edit_distance.h"
 #include "doit/output.h"
 #include "doit/text.h"
 #include "python/adapters.h"
@@ -181,6 +182,8 @@ int execute_help(const Invocation& inv, const Parsed& parsed) {
     return 0;
   }
   // A task: load the dodo file; if there is none or no such task, general help.
+  std::vector<std::string> names;
+  for (const Command& c : commands()) names.push_back(c.name);
   try {
     Parsed none;
     DodoSession session = open_dodo(inv, *find_command("list"), none);
@@ -190,9 +193,16 @@ int execute_help(const Invocation& inv, const Parsed& parsed) {
       out.write(task_help(task));
       return 0;
     }
+    for (const Task& task : session.graph->tasks()) names.push_back(task.name);
   } catch (const UserError&) {
   }
   out.write(general_help(inv.bin));
+  // pydoit says nothing about the unknown topic; a likely typo gets a hint.
+  if (const std::string best = closest_name(topic, names); !best.empty()) {
+    flush_console();
+    Output::err().write(
+        fmt::format("No command or task named \"{}\". Did you mean \"{}\"?\n", topic, best));
+  }
   return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include "cli/command.h"
 #include "cli/dodo_session.h"
+#include "cli/task_status.h"
 #include "doit/output.h"
 #include "doit/uptodate.h"
 
@@ -19,16 +20,15 @@ size_t text_width(std::string_view s) {
   return n;
 }
 
-char status_letter(const Task& task, const StateDb& db, Checker checker, const FileSystem& fs) {
-  const TaskRecord* record = db.find(task.name);
-  if (record != nullptr && record->ignored) return 'I';
-  const Status st = check_status({task, record, checker, fs, shell_command_succeeds, false});
-  switch (st.kind) {
-    case Status::Kind::kUpToDate:
+char status_letter(ShownStatus status) {
+  switch (status) {
+    case ShownStatus::kUpToDate:
       return 'U';
-    case Status::Kind::kRun:
+    case ShownStatus::kRun:
       return 'R';
-    case Status::Kind::kError:
+    case ShownStatus::kIgnored:
+      return 'I';
+    case ShownStatus::kError:
       return 'E';
   }
   return 'R';
@@ -117,10 +117,7 @@ int execute_list(const Invocation& inv, const Parsed& parsed) {
   Checker checker = Checker::kContent;
   if (show_status) {
     db = open_state(session);
-    if (!parse_checker(opt.get_string("check_file_uptodate", "md5"), &checker)) {
-      throw UserError(
-          fmt::format("No check_file_uptodate named '{}'.", opt.get_string("check_file_uptodate")));
-    }
+    checker = checker_option(opt);
   }
 
   std::string tmpl = opt.get_string("template");
@@ -136,7 +133,8 @@ int execute_list(const Invocation& inv, const Parsed& parsed) {
   Output& out = Output::out();
   for (const Task* t : tasks) {
     const std::string status =
-        show_status ? std::string(1, status_letter(*t, *db, checker, fs)) : std::string();
+        show_status ? std::string(1, status_letter(shown_status(*t, *db, checker, fs)))
+                    : std::string();
     out.write(apply_template(tmpl, t->name, t->doc, status));
     out.write("\n");
     if (opt.get_bool("list_deps")) {

@@ -53,6 +53,9 @@ struct Command {
 /// Every command, sorted by name.
 const std::vector<Command>& commands();
 const Command* find_command(const std::string& name);
+/// A command pydoit does not have (e.g. graph): a task may have its name,
+/// as in pydoit; `doit run NAME` then runs the task.
+bool is_extension_command(const std::string& name);
 
 /// Options of commands that load a dodo file (DB backend + task loader).
 std::vector<OptionDef> dodo_options();
@@ -93,6 +96,9 @@ int execute_strace(const Invocation& inv, const Parsed& parsed);
 std::vector<OptionDef> tabcompletion_options();
 std::string tabcompletion_description();
 int execute_tabcompletion(const Invocation& inv, const Parsed& parsed);
+std::vector<OptionDef> graph_options();
+std::string graph_description();
+int execute_graph(const Invocation& inv, const Parsed& parsed);
 std::string reset_dep_description();
 int execute_reset_dep(const Invocation& inv, const Parsed& parsed);
 /// The general help text (`doit help`).

@@ -163,6 +163,8 @@ const std::vector<Command>& commands() {
          "If no task is specified, the default tasks are forgotten (all tasks when there are "
          "none).",
          forget_options, true, execute_forget},
+        {"graph", "print the task graph (Graphviz DOT or Mermaid)", "[TASK ...]",
+         graph_description(), graph_options, true, execute_graph},
         {"help", "show help", "[TASK] [COMMAND]", "", no_options, false, execute_help},
         {"ignore", "ignore task (skip) on subsequent runs", "TASK [TASK ...]", "", no_options, true,
          execute_ignore},
@@ -187,6 +189,8 @@ const Command* find_command(const std::string& name) {
   }
   return nullptr;
 }
+
+bool is_extension_command(const std::string& name) { return name == "graph"; }
 
 const Task& require_task(const TaskGraph& graph, const std::string& name) {
   const int t = graph.find(name);

@@ -1,5 +1,6 @@
 #include "cli/dodo_session.h"
 
+#include "cli/did_you_mean.h"
 #include "cli/task_options.h"
 
 #include <fmt/format.h>
@@ -210,7 +211,7 @@ DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& p
     }
   }
   for (const Task& task : loaded.tasks) {
-    if (find_command(task.name) != nullptr) {
+    if (find_command(task.name) != nullptr && !is_extension_command(task.name)) {
       throw UserError(fmt::format(
           "Task can't be called '{}' because this is a command name. Please choose another name.",
           task.name));
@@ -223,6 +224,7 @@ DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& p
     throw UserError(e.what());
   }
   apply_task_config(session.config_files, *session.graph);
+  remember_names(*session.graph);
   return session;
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "cli/command.h"
+#include "cli/did_you_mean.h"
 #include "doit/output.h"
 #include "doit/state_db.h"
 #include "python/adapters.h"
@@ -127,6 +128,11 @@ int main(int argc, char** argv) {
     code = cli::main_impl(argc, argv);
   } catch (const cli::UserError& e) {
     code = cli::print_error(e.what());
+    const std::string hint = cli::suggestion_for_error(e.what());
+    if (!hint.empty()) {
+      Output::err().write(hint);
+      Output::err().flush();
+    }
   } catch (const StateDbError& e) {  // e.g. a record that cannot be written mid-run
     code = cli::print_error(e.what());
   } catch (const python::PythonTraceback& e) {

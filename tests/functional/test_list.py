@@ -3,6 +3,8 @@ the longest printed name + 3, even when no doc follows."""
 
 import pytest
 
+from conftest import traceback_shape
+
 TASKS = '''
 def task_nodeps():
     return {'actions': ['echo n']}
@@ -225,3 +227,20 @@ def test_list_sort_rejects_unknown_value(tasks):
     assert (r.rc, r.out) == (3, "")
     assert r.err == ("ERROR: Error parsing parameter 'sort'. Provided 'size' but "
                      "available choices are: 'name', 'definition'.\n")
+
+
+def test_list_status_with_an_uptodate_exception_prints_its_traceback(project):
+    dodo = project.dodo("""
+        def bad(task):
+            raise ValueError('uptodate broke')
+        def task_upexc():
+            return {'actions': ['echo u > u.txt'], 'uptodate': [bad]}
+        """)
+    r = project.run("list", "--status")
+    assert (r.rc, r.out) == (3, "")
+    assert traceback_shape(r.err, project.path) == (
+        "Traceback (most recent call last):\n"
+        f'  File "{dodo}", line 2, in bad\n'
+        "    raise ValueError('uptodate broke')\n"
+        "ValueError: uptodate broke\n"
+    )

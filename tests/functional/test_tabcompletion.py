@@ -94,7 +94,7 @@ def bash_script(project):
     return project.write("completion.bash", r.out, dedent=False)
 
 
-COMMANDS = ["auto", "clean", "dumpdb", "forget", "help", "ignore", "info", "list",
+COMMANDS = ["auto", "clean", "dumpdb", "forget", "graph", "help", "ignore", "info", "list",
             "reset-dep", "run", "strace", "tabcompletion"]
 
 MODES = [pytest.param(False, id="plain-bash"),
@@ -186,3 +186,9 @@ def test_unknown_shell(project):
     assert r.rc == 3
     assert r.out == ""
     assert "fish" in r.err
+
+
+@pytest.mark.parametrize("bc", MODES)
+def test_graph_completes_tasks_and_its_options(project, bash_script, bc):
+    assert complete(project, bash_script, "doit graph ", bc) == ["build", "clean_up", "gen"]
+    assert complete(project, bash_script, "doit graph --fo", bc) == ["--format"]

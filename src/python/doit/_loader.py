@@ -40,7 +40,7 @@ _DUPLICATE = "Task generation '%s' has duplicated definition of '%s'"
 
 
 #: Commands under which ``@create_after`` creators run during execution.
-DELAYED_COMMANDS = frozenset(('run', 'auto', 'strace'))
+DELAYED_COMMANDS = frozenset(('run', 'auto', 'strace', 'graph'))
 
 #: Delayed creators left for later: name -> (creator, creator_args).
 _delayed = {}
@@ -50,7 +50,7 @@ def load(namespace, command='run', creator_args=None,
          command_names=COMMAND_NAMES):
     """Run the task creators of ``namespace`` (a dodo module's dict).
 
-    ``command`` is the doit command being run: under run/auto/strace a
+    ``command`` is the doit command being run: under run/auto/strace/graph a
     ``@create_after`` creator is not called now; a placeholder task stands
     for it (one per name in ``creates``), marked ``_placeholder`` and
     carrying ``_delayed``; ``create_delayed`` calls it later. Creators with

@@ -1,0 +1,7 @@
+#ifndef GREET_H
+#define GREET_H
+
+/* Prints "Hello, NAME!" on its own line. */
+void greet(const char* name);
+
+#endif

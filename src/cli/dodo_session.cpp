@@ -193,6 +193,7 @@ DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& p
   }
 
   if (!session.interpreter) session.interpreter = std::make_unique<python::Interpreter>(inv.argv);
+  python::request_post_mortem(session.options.get_bool("pdb"));
   python::set_command_line_vars(inv.vars, inv.initial_workdir);
   python::LoadedDodo loaded;
   try {

@@ -44,6 +44,25 @@ std::string format_traceback(const py::error_already_set& error) {
   }
 }
 
+namespace {
+bool g_post_mortem = false;
+}  // namespace
+
+void request_post_mortem(bool on) { g_post_mortem = on; }
+
+std::string fatal_traceback(const py::error_already_set& error) {
+  if (g_post_mortem && error.trace()) {
+    g_post_mortem = false;  // once
+    flush_console();
+    try {
+      py::module_::import("pdb").attr("post_mortem")(error.trace());
+      py::module_::import("sys").attr("stdout").attr("flush")();
+    } catch (const py::error_already_set&) {  // the debugger itself failed: the traceback follows
+    }
+  }
+  return format_traceback(error);
+}
+
 std::optional<Json> to_json(py::handle value) {
   static auto* dumps = new py::object(py::module_::import("json").attr("dumps"));
   try {
@@ -196,7 +215,7 @@ std::optional<bool> PyUptodate::evaluate(const Task& task, const Json& values) {
     if (result.is_none()) return std::nullopt;
     return py::bool_(result).cast<bool>();
   } catch (py::error_already_set& e) {
-    throw UptodateError(format_traceback(e));
+    throw UptodateError(fatal_traceback(e));
   }
 }
 

@@ -29,6 +29,13 @@ class PythonTraceback : public std::runtime_error {
 /// doit package dropped).
 std::string format_traceback(const py::error_already_set& error);
 
+/// --pdb: the next fatal Python error (one that ends doit, exit 3) opens
+/// pdb's post-mortem on its traceback first, as pydoit does.
+void request_post_mortem(bool on);
+/// format_traceback for an error that ends doit: runs the post-mortem
+/// debugger first when one was requested.
+std::string fatal_traceback(const py::error_already_set& error);
+
 /// A Python object → Json (through json.dumps); nullopt if it is not JSON-able.
 std::optional<Json> to_json(py::handle value);
 /// Json → a Python object (through json.loads).

@@ -488,7 +488,7 @@ auto with_user_errors(Fn fn) -> decltype(fn()) {
     return fn();
   } catch (py::error_already_set& e) {
     if (is_user_error(e)) throw DodoError(py::str(e.value()).cast<std::string>());
-    throw PythonTraceback(format_traceback(e));
+    throw PythonTraceback(fatal_traceback(e));
   }
 }
 

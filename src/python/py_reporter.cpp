@@ -67,7 +67,7 @@ class PyReporter : public Reporter {
     try {
       f();
     } catch (py::error_already_set& e) {
-      throw PythonTraceback(format_traceback(e));
+      throw PythonTraceback(fatal_traceback(e));
     }
   }
 
@@ -90,7 +90,7 @@ std::unique_ptr<Reporter> make_config_reporter(Output& out, int failure_verbosit
     options["failure_verbosity"] = failure_verbosity;
     return std::make_unique<PyReporter>(configured(outstream, options));
   } catch (py::error_already_set& e) {
-    throw PythonTraceback(format_traceback(e));
+    throw PythonTraceback(fatal_traceback(e));
   }
 }
 

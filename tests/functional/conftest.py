@@ -185,7 +185,7 @@ class Project:
         return self.read(name).splitlines()
 
     # -- running ---------------------------------------------------------
-    def run(self, *args, cwd=None, env=None, timeout=COMMAND_TIMEOUT):
+    def run(self, *args, cwd=None, env=None, timeout=COMMAND_TIMEOUT, stdin_text=None):
         """Run doit with `args` in the project folder (or `cwd`)."""
         argv = doit_command() + [str(a) for a in args]
         where = self.path if cwd is None else self.path / cwd
@@ -193,7 +193,8 @@ class Project:
             argv,
             cwd=where,
             env=clean_env(env),
-            stdin=subprocess.DEVNULL,
+            input=None if stdin_text is None else stdin_text.encode(),
+            stdin=subprocess.DEVNULL if stdin_text is None else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             timeout=timeout,
@@ -204,6 +205,10 @@ class Project:
             proc.stdout.decode("utf-8", "replace"),
             proc.stderr.decode("utf-8", "replace"),
         )
+
+    def run_with_input(self, text, *args, **kwargs):
+        """Run doit with `text` on its stdin."""
+        return self.run(*args, stdin_text=text, **kwargs)
 
     def start(self, *args, cwd=None, env=None):
         """Start doit in its own session/process group; returns the Popen."""

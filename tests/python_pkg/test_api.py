@@ -404,9 +404,28 @@ def test_module_task_loader_builds_tasks():
     assert tasks[0].task_dep == ['gen:a']
 
 
-def test_doit_main_and_run_tasks_are_not_available(capsys):
+def test_doit_main_and_run_tasks_run_the_doit_binary(monkeypatch, tmp_path):
+    import doit.doit_cmd as doit_cmd
     from doit.api import run_tasks
-    from doit.doit_cmd import DoitMain
-    assert DoitMain().run(['list']) == 3
-    assert run_tasks(None, {}) == 3
-    assert 'not supported' in capsys.readouterr().err
+    from doit.cmd_base import ModuleTaskLoader
+    calls = []
+
+    def fake_call(argv, env):
+        calls.append((argv, env.get('DOIT_FILE')))
+        return 7
+
+    monkeypatch.setattr(doit_cmd.subprocess, 'call', fake_call)
+    monkeypatch.setattr(doit_cmd, '_doit_binary', lambda: '/bin/doit')
+    dodo = str(tmp_path / 'dodo.py')
+    loader = ModuleTaskLoader({'__file__': dodo})
+    assert doit_cmd.DoitMain(loader).run(['list', '--all']) == 7
+    assert doit_cmd.DoitMain().run(['info', 'x']) == 7
+    assert run_tasks(loader, {'build': {'mode': 'fast', 'flag': True, 'off': False,
+                                        'item': ['a', 'b'], 'pos_arg': ['p1']},
+                              'other': {}}) == 7
+    assert calls == [
+        (['/bin/doit', 'list', '--all'], dodo),
+        (['/bin/doit', 'info', 'x'], None),
+        (['/bin/doit', 'run', 'build', '--mode=fast', '--flag', '--item=a', '--item=b',
+          'p1', 'other'], dodo),
+    ]

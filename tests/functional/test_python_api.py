@@ -1,0 +1,71 @@
+"""Running doit from Python code (SPEC §14): DoitMain(loader).run(argv) and
+doit.api.run_tasks(loader, tasks) run the doit binary as a child process on
+the loader's dodo file; `run --pdb` opens pdb's post-mortem debugger on a
+fatal error in the dodo file's Python code."""
+
+import pytest
+
+PDB_DODO = """
+def task_bad():
+    secret = 6 * 7
+    raise ValueError('boom')
+"""
+
+
+def test_pdb_opens_the_post_mortem_debugger_on_a_creator_error(project):
+    project.dodo(PDB_DODO)
+    r = project.run_with_input("p secret\nq\n", "--pdb")
+    assert r.rc == 3, r
+    assert "-> raise ValueError('boom')\n(Pdb) 42\n(Pdb) " in r.out
+    assert r.err.endswith("ValueError: boom\n")
+
+
+def test_without_pdb_there_is_no_debugger(project):
+    project.dodo(PDB_DODO)
+    r = project.run_with_input("p secret\nq\n")
+    assert r.rc == 3
+    assert "(Pdb)" not in r.out
+
+
+@pytest.mark.cpp_only
+def test_doit_main_and_run_tasks_run_doit_on_the_loaders_dodo_file(project):
+    # pydoit runs them in its own process; doit-cpp runs its binary.
+    project.write("other/dodo.py", """
+        def task_hello():
+            return {'actions': ['echo "hello $NAME" > hello.txt'],
+                    'params': [{'name': 'who', 'long': 'who', 'default': 'x'}]}
+        def task_param():
+            return {'actions': ['echo %(who)s > who.txt'],
+                    'params': [{'name': 'who', 'long': 'who', 'default': 'nobody'}]}
+        """)
+    project.dodo("""
+        import importlib.util, os
+        from doit.cmd_base import ModuleTaskLoader
+        from doit.doit_cmd import DoitMain
+        from doit.api import run_tasks
+
+        def other_loader():
+            spec = importlib.util.spec_from_file_location('other', 'other/dodo.py')
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return ModuleTaskLoader(module)
+
+        def call_main():
+            code = DoitMain(other_loader()).run(['run', 'hello'])
+            with open('main-code.txt', 'w') as f:
+                f.write(str(code))
+
+        def call_run_tasks():
+            code = run_tasks(other_loader(), {'param': {'who': 'me'}})
+            with open('api-code.txt', 'w') as f:
+                f.write(str(code))
+
+        def task_outer():
+            return {'actions': [call_main, call_run_tasks]}
+        """)
+    r = project.run("outer")
+    assert r.rc == 0, r
+    assert project.read("main-code.txt") == "0"
+    assert project.read("api-code.txt") == "0"
+    assert project.read("other/hello.txt") == "hello \n"
+    assert project.read("other/who.txt") == "me\n"

@@ -316,6 +316,22 @@ py::dict tasks_view() {
 void set_state_for_python(const StateDb* db, const TaskGraph* graph) {
   g_state = db;
   g_graph = graph;
+  // doit.Globals.dep_manager: read access to the saved state for dodo code
+  // (values, results); writing stays the core's.
+  py::object dep_manager = py::none();
+  if (db != nullptr) {
+    const auto read_only = [](py::args) {
+      throw py::value_error("doit-cpp: the state is written by doit itself, not by dodo code");
+    };
+    py::object backend = py::module_::import("types").attr("SimpleNamespace")(
+        py::arg("get") = py::cpp_function(state_get),
+        py::arg("in_") = py::cpp_function(
+            [](const std::string& task) { return g_state && g_state->find(task) != nullptr; }),
+        py::arg("set") = py::cpp_function(read_only),
+        py::arg("remove") = py::cpp_function(read_only));
+    dep_manager = py::module_::import("doit.dependency").attr("Dependency")(backend);
+  }
+  py::module_::import("doit").attr("Globals").attr("dep_manager") = dep_manager;
 }
 
 std::string PyNativeValue::str() const { return py::str(value_).cast<std::string>(); }

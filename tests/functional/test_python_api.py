@@ -69,3 +69,31 @@ def test_doit_main_and_run_tasks_run_doit_on_the_loaders_dodo_file(project):
     assert project.read("api-code.txt") == "0"
     assert project.read("other/hello.txt") == "hello \n"
     assert project.read("other/who.txt") == "me\n"
+
+
+@pytest.mark.cpp_only
+def test_globals_dep_manager_reads_the_saved_state_during_actions(project):
+    # doit.Globals exists from pydoit 0.32 on.
+    project.dodo("""
+        import doit
+        def first():
+            return {'x': 41}
+        def second():
+            dm = doit.Globals.dep_manager
+            with open('got.txt', 'w') as f:
+                f.write(repr((dm.get_value('first', 'x'), dm.get_values('first'),
+                              dm.get_result('first'))))
+            try:
+                dm.remove('first')
+            except ValueError as e:
+                with open('remove.txt', 'w') as f:
+                    f.write(str(e))
+        def task_first():
+            return {'actions': [first]}
+        def task_second():
+            return {'actions': [second], 'task_dep': ['first']}
+        """)
+    r = project.run()
+    assert r.rc == 0, r
+    assert project.read("got.txt") == "(41, {'x': 41}, {'x': 41})"
+    assert "written by doit itself" in project.read("remove.txt")

@@ -8,6 +8,8 @@
 
 namespace doit {
 
+class ConsoleOverlay;
+
 class Output {
  public:
   /// Writes to `fd`; `owns` closes it on destruction.
@@ -24,6 +26,9 @@ class Output {
   /// The process's stdout and stderr.
   static Output& out();
   static Output& err();
+
+  /// A status line kept under what out() and err() write (null: none).
+  static void set_overlay(ConsoleOverlay* overlay);
 
  private:
   static constexpr size_t kFlushThreshold = 64 * 1024;

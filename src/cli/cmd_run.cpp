@@ -16,6 +16,7 @@
 #include "doit/executor.h"
 #include "doit/output.h"
 #include "doit/stat_cache.h"
+#include "doit/status_line.h"
 #include "doit/supervisor.h"
 #include "doit/text.h"
 #include "python/adapters.h"
@@ -228,6 +229,73 @@ void report_watch_set(AutoReport& report, const Invocation& inv, const DodoSessi
 
 namespace fs = std::filesystem;
 
+/// Passes every event on, and keeps the terminal's status line up to date.
+class StatusReporter : public Reporter {
+ public:
+  StatusReporter(Reporter& inner, StatusLine& line) : inner_(inner), line_(line) {}
+  void get_status(const Task& task) override { inner_.get_status(task); }
+  void execute_task(const Task& task) override {
+    inner_.execute_task(task);
+    if (task.actions.empty()) return;
+    line_.started(task.name);
+    if (!task.capture) line_.suspend(true);  // it writes to the terminal itself
+  }
+  void action_output(const Task& task, std::string_view out, std::string_view err) override {
+    inner_.action_output(task, out, err);
+  }
+  void skip_uptodate(const Task& task) override {
+    inner_.skip_uptodate(task);
+    line_.finished(task.name, false);
+  }
+  void skip_ignore(const Task& task) override {
+    inner_.skip_ignore(task);
+    line_.finished(task.name, false);
+  }
+  void add_success(const Task& task) override {
+    if (!task.capture) line_.suspend(false);
+    inner_.add_success(task);
+    line_.finished(task.name, false);
+  }
+  void add_failure(const Task& task, const Failure& failure) override {
+    if (!task.capture) line_.suspend(false);
+    inner_.add_failure(task, failure);
+    line_.finished(task.name, true);
+  }
+  void runtime_error(const std::string& message) override { inner_.runtime_error(message); }
+  void teardown_task(const Task& task) override { inner_.teardown_task(task); }
+  void cleanup_error(const std::string& message) override { inner_.cleanup_error(message); }
+  void complete_run() override { inner_.complete_run(); }
+
+ private:
+  Reporter& inner_;
+  StatusLine& line_;
+};
+
+/// How many tasks a run of `selected` may check: them and everything they
+/// depend on.
+int tasks_in_reach(const TaskGraph& graph, const std::vector<std::string>& selected) {
+  std::vector<char> seen(static_cast<size_t>(graph.size()), 0);
+  std::vector<int> stack;
+  for (const std::string& name : selected) {
+    if (const int t = graph.find(name); t != TaskGraph::kNotFound) stack.push_back(t);
+  }
+  int count = 0;
+  while (!stack.empty()) {
+    const int t = stack.back();
+    stack.pop_back();
+    if (seen[static_cast<size_t>(t)]) continue;
+    seen[static_cast<size_t>(t)] = 1;
+    ++count;
+    const Task& task = graph.task(t);
+    for (const auto* deps : {&task.task_dep, &task.setup, &task.calc_dep}) {
+      for (const std::string& d : *deps) {
+        if (const int i = graph.find(d); i != TaskGraph::kNotFound) stack.push_back(i);
+      }
+    }
+  }
+  return count;
+}
+
 /// A temporary folder, removed with what it holds.
 class ScratchDir {
  public:
@@ -388,7 +456,15 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   python::set_state_for_python(db.get(), session.graph.get());
   SessionDelayedCreator delayed_creator(session);
   python::initialize_reporter(*reporter, *session.graph, selected);
-  Executor executor(*session.graph, *db, fs, *reporter, ro, &formatter);
+  // The live status line: on a terminal, when the report goes there.
+  std::unique_ptr<StatusLine> status_line;
+  std::unique_ptr<StatusReporter> with_status;
+  if (!outfile && !report.active() && StatusLine::wanted(opt.get_bool("no_color"))) {
+    status_line = std::make_unique<StatusLine>(tasks_in_reach(*session.graph, selected));
+    with_status = std::make_unique<StatusReporter>(*reporter, *status_line);
+  }
+  Reporter& reporting = with_status ? static_cast<Reporter&>(*with_status) : *reporter;
+  Executor executor(*session.graph, *db, fs, reporting, ro, &formatter);
   executor.set_delayed_creator(&delayed_creator);
   int result = 0;
   try {
@@ -404,6 +480,8 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
     throw python::PythonTraceback(e.what());
   }
   report_to.flush();
+  with_status.reset();
+  status_line.reset();  // taken down before doit ends
   if (executor.interrupted()) die_by_signal(interrupt_signal());
   return result;
 }

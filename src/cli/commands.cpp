@@ -99,6 +99,8 @@ std::vector<OptionDef> run_options() {
   defs.push_back(option_flag("dry_run", 0, "dry-run",
                              "check the tasks and say what would run and why, without running "
                              "anything or recording any state"));
+  defs.push_back(option_flag("no_color", 0, "no-color",
+                             "no status line and no colour on a terminal (as NO_COLOR does)"));
   defs.push_back(
       option_value("failure_verbosity", 0, "failure-verbosity", OptType::kInt,
                    "show the error message (1) and the task's output (2) again at the end "

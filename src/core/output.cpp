@@ -3,7 +3,14 @@
 #include <unistd.h>
 #include <cerrno>
 
+#include "doit/status_line.h"
+
 namespace doit {
+namespace {
+ConsoleOverlay* g_overlay = nullptr;
+}  // namespace
+
+void Output::set_overlay(ConsoleOverlay* overlay) { g_overlay = overlay; }
 
 Output::Output(int fd, bool owns) : fd_(fd), owns_(owns) {}
 
@@ -18,6 +25,11 @@ void Output::write(std::string_view text) {
 }
 
 void Output::flush() {
+  if (buffer_.empty()) return;
+  ConsoleOverlay* overlay =
+      (fd_ == STDOUT_FILENO || fd_ == STDERR_FILENO) && !owns_ ? g_overlay : nullptr;
+  if (overlay != nullptr) overlay->before_write();
+  const bool line_ended = buffer_.back() == '\n';
   size_t done = 0;
   while (done < buffer_.size()) {
     const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
@@ -28,6 +40,7 @@ void Output::flush() {
     done += static_cast<size_t>(n);
   }
   buffer_.clear();
+  if (overlay != nullptr) overlay->after_write(line_ended);
 }
 
 Output& Output::out() {

@@ -12,6 +12,7 @@
 #include "doit/fs.h"
 #include "doit/graph.h"
 #include "doit/reporter.h"
+#include "doit/run_log.h"
 #include "doit/signature.h"
 #include "doit/state_db.h"
 #include "doit/uptodate.h"
@@ -98,6 +99,10 @@ class Executor {
   /// True if the run stopped because of SIGINT.
   bool interrupted() const { return interrupted_; }
 
+  /// The tasks whose actions ran to their end (success or failure), with
+  /// when they started and how long they took; in the order they ended.
+  const std::vector<TaskTime>& times() const { return times_; }
+
  private:
   struct Node;
   struct Job;
@@ -110,6 +115,7 @@ class Executor {
   StringFormatter* formatter_;
   bool interrupted_ = false;
   DelayedTaskCreator* delayed_creator_ = nullptr;
+  std::vector<TaskTime> times_;
 };
 
 }  // namespace doit

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 
 #include <thread>
 #include "cli/command.h"
@@ -296,6 +298,31 @@ int tasks_in_reach(const TaskGraph& graph, const std::vector<std::string>& selec
   return count;
 }
 
+/// Keeps the run's task times in the state (for `doit stats`) and writes
+/// them to the --profile file. A problem is reported on stderr; the run's
+/// exit code stays.
+void record_times(const OptionValues& opt, const RunOptions& ro, const StateDb& db,
+                  std::int64_t started_ns, const std::vector<TaskTime>& times) {
+  if (ro.dry_run) return;
+  if (!times.empty()) {
+    try {
+      append_run(db.path(), started_ns, times);
+    } catch (const StateDbError& e) {
+      fmt::print(stderr, "doit: {}\n", e.what());
+    }
+  }
+  const std::string profile = opt.get_string("profile");
+  if (profile.empty()) return;
+  const std::string trace = chrome_trace(times);
+  const int fd = ::open(profile.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    fmt::print(stderr, "doit: cannot write the profile '{}': {}\n", profile, std::strerror(errno));
+    return;
+  }
+  Output file(fd, /*owns=*/true);
+  file.write(trace);
+}
+
 /// A temporary folder, removed with what it holds.
 class ScratchDir {
  public:
@@ -466,6 +493,9 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   Reporter& reporting = with_status ? static_cast<Reporter&>(*with_status) : *reporter;
   Executor executor(*session.graph, *db, fs, reporting, ro, &formatter);
   executor.set_delayed_creator(&delayed_creator);
+  const std::int64_t started_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count();
   int result = 0;
   try {
     result = executor.run(selected);
@@ -482,6 +512,7 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   report_to.flush();
   with_status.reset();
   status_line.reset();  // taken down before doit ends
+  record_times(opt, ro, *db, started_ns, executor.times());
   if (executor.interrupted()) die_by_signal(interrupt_signal());
   return result;
 }

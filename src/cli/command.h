@@ -99,6 +99,9 @@ int execute_tabcompletion(const Invocation& inv, const Parsed& parsed);
 std::vector<OptionDef> graph_options();
 std::string graph_description();
 int execute_graph(const Invocation& inv, const Parsed& parsed);
+std::vector<OptionDef> stats_options();
+std::string stats_description();
+int execute_stats(const Invocation& inv, const Parsed& parsed);
 std::string reset_dep_description();
 int execute_reset_dep(const Invocation& inv, const Parsed& parsed);
 /// The general help text (`doit help`).

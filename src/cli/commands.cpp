@@ -99,6 +99,10 @@ std::vector<OptionDef> run_options() {
   defs.push_back(option_flag("dry_run", 0, "dry-run",
                              "check the tasks and say what would run and why, without running "
                              "anything or recording any state"));
+  defs.push_back(option_value("profile", 0, "profile", OptType::kString,
+                              "write when each task ran and how long it took to FILE, as a "
+                              "Chrome trace (for Perfetto or chrome://tracing)",
+                              ""));
   defs.push_back(option_flag("no_color", 0, "no-color",
                              "no status line and no colour on a terminal (as NO_COLOR does)"));
   defs.push_back(
@@ -175,6 +179,8 @@ const std::vector<Command>& commands() {
         {"reset-dep", "recompute and save the state of file dependencies without executing actions",
          "[TASK ...]", reset_dep_description(), no_options, true, execute_reset_dep},
         {"run", "run tasks", "[TASK/TARGET...]", "", run_options, true, execute_run},
+        {"stats", "show the slowest tasks of the last run and their trend", "", stats_description(),
+         stats_options, false, execute_stats},
         {"strace", "use strace to list file_deps and targets", "TASK", strace_description(),
          strace_options, true, execute_strace},
         {"tabcompletion", "generate script for tab-completion", "", tabcompletion_description(),
@@ -192,7 +198,7 @@ const Command* find_command(const std::string& name) {
   return nullptr;
 }
 
-bool is_extension_command(const std::string& name) { return name == "graph"; }
+bool is_extension_command(const std::string& name) { return name == "graph" || name == "stats"; }
 
 const Task& require_task(const TaskGraph& graph, const std::string& name) {
   const int t = graph.find(name);

@@ -14,6 +14,7 @@
 #include <csignal>
 #include <deque>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -164,6 +165,8 @@ class Executor::Impl {
   /// as "file_dep 'x' would be built by 'y'".
   std::vector<std::string> would_be_built(const Task& task) const;
   void explain(const Task& task, const std::vector<std::string>& reasons) const;
+  /// Adds the task's time (started in begin_execute) to Executor::times().
+  void record_time(int n, std::string result);
   /// Announces the task; false if the run was aborted instead.
   bool begin_execute(int n, Signatures& before);
   /// Records the end of the task's actions: a failure, or its success.
@@ -224,6 +227,9 @@ class Executor::Impl {
   const bool parallel_;
   std::vector<std::unique_ptr<Job>> jobs_;  // in start order
   std::vector<bool> would_run_;             // --dry-run, by task index
+  /// When each running task started (by node): wall clock, and steady.
+  std::unordered_map<int, std::pair<std::int64_t, std::chrono::steady_clock::time_point>>
+      started_at_;
   int would_run_count_ = 0;
   int wake_pipe_[2] = {-1, -1};
 };
@@ -634,6 +640,10 @@ bool Executor::Impl::begin_execute(int n, Signatures& before) {
   }
   if (ex_.options_.before_execute) ex_.options_.before_execute(task);
   ex_.reporter_.execute_task(task);
+  started_at_[n] = {std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count(),
+                    std::chrono::steady_clock::now()};
   ex_.fs_.invalidate();  // its actions may change any file
   if (ex_.options_.signatures_before_actions) before = signatures_now(task);
   return true;
@@ -687,12 +697,14 @@ void Executor::Impl::finish_execute(int n, TaskRun run, const Signatures& before
   const Task& task = graph_.task(node.task);
   const int verbosity = effective_verbosity(task);
   if (run.abort_message) {
+    record_time(n, "error");
     abort_run(n, *run.abort_message);
     return;
   }
   std::string& out = run.out;
   std::string& err = run.err;
   if (run.failure) {
+    record_time(n, run.failure->status == ActionOutcome::Status::kFailed ? "failure" : "error");
     Failure f;
     f.kind = run.failure->status == ActionOutcome::Status::kFailed ? FailureKind::kTaskFailed
                                                                    : FailureKind::kTaskError;
@@ -713,6 +725,7 @@ void Executor::Impl::finish_execute(int n, TaskRun run, const Signatures& before
   deps.reserve(task.file_dep.size());
   const TaskRecord* previous = ex_.db_.find(task.name);
   const auto fail_saving = [&](const std::string& problem) {
+    record_time(n, "error");
     Failure f;
     f.kind = FailureKind::kDependencyError;
     f.message = fmt::format("ERROR: Task '{}' saving success: {}\n", task.name, problem);
@@ -766,7 +779,22 @@ void Executor::Impl::finish_execute(int n, TaskRun run, const Signatures& before
                        values.dump(), std::move(result_json));
   node.values = std::move(values);
   node.run_status = Node::RunStatus::kSuccessful;
+  record_time(n, "success");
   ex_.reporter_.add_success(task);
+}
+
+void Executor::Impl::record_time(int n, std::string result) {
+  const auto it = started_at_.find(n);
+  if (it == started_at_.end()) return;
+  if (graph_.task(nodes_[n].task).actions.empty()) {  // a group: nothing ran
+    started_at_.erase(it);
+    return;
+  }
+  const auto took = std::chrono::steady_clock::now() - it->second.second;
+  ex_.times_.push_back({graph_.task(nodes_[n].task).name, it->second.first,
+                        std::chrono::duration_cast<std::chrono::nanoseconds>(took).count(),
+                        std::move(result)});
+  started_at_.erase(it);
 }
 
 bool Executor::Impl::fetch_getargs(int n) {

@@ -114,6 +114,7 @@ std::string utc_timestamp(std::int64_t nanoseconds_since_epoch, int digits) {
   if (::gmtime_r(&t, &tm) == nullptr) return fmt::format("{} ns", nanoseconds_since_epoch);
   char date[32];
   std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
+  if (digits <= 0) return date;
   return fmt::format("{}.{:0{}}", date, fraction, digits);
 }
 

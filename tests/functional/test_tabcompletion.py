@@ -95,7 +95,7 @@ def bash_script(project):
 
 
 COMMANDS = ["auto", "clean", "dumpdb", "forget", "graph", "help", "ignore", "info", "list",
-            "reset-dep", "run", "strace", "tabcompletion"]
+            "reset-dep", "run", "stats", "strace", "tabcompletion"]
 
 MODES = [pytest.param(False, id="plain-bash"),
          pytest.param(True, id="bash-completion",

@@ -1,0 +1,69 @@
+#include "doit/run_log.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "doit/json.h"
+#include "doit/state_db.h"
+
+namespace doit {
+namespace {
+
+class RunLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "doit-runlog-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    path_ = dir_ + "/.doit.db";
+    StateDb::open(path_);  // our schema, as a run leaves it
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_, path_;
+};
+
+TEST_F(RunLogTest, AStateWithoutTimesHasNoRuns) { EXPECT_TRUE(read_runs(path_).empty()); }
+
+TEST_F(RunLogTest, KeepsEachRunsTasksInStartOrder) {
+  append_run(path_, 100, {{"b", 120, 5, "success"}, {"a", 110, 30, "failure"}});
+  append_run(path_, 200, {{"a", 210, 20, "success"}});
+  const std::vector<RunTimes> runs = read_runs(path_);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].start_ns, 100);
+  ASSERT_EQ(runs[0].tasks.size(), 2u);
+  EXPECT_EQ(runs[0].tasks[0].task, "a");
+  EXPECT_EQ(runs[0].tasks[0].duration_ns, 30);
+  EXPECT_EQ(runs[0].tasks[0].result, "failure");
+  EXPECT_EQ(runs[1].tasks.at(0).start_ns, 210);
+  // the state itself is untouched and still opens
+  EXPECT_TRUE(StateDb::open(path_)->task_names().empty());
+}
+
+TEST_F(RunLogTest, KeepsOnlyTheLastRuns) {
+  for (int i = 0; i < kKeptRuns + 5; ++i) append_run(path_, i, {{"t", i, 1, "success"}});
+  const std::vector<RunTimes> runs = read_runs(path_);
+  ASSERT_EQ(runs.size(), static_cast<size_t>(kKeptRuns));
+  EXPECT_EQ(runs.front().start_ns, 5);
+  EXPECT_EQ(runs.back().start_ns, kKeptRuns + 4);
+}
+
+TEST(ChromeTraceTest, OverlappingTasksGetSeparateRowsAndTimesInMicroseconds) {
+  const Json trace = Json::parse(chrome_trace({{"a", 1'000'000, 5'000'000, "success"},
+                                               {"b", 2'000'000, 1'000'000, "error"},
+                                               {"c", 7'000'000, 1'000, "success"}}));
+  const Json::Array& events = trace.find("traceEvents")->items();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].find("ts")->text(), "0");
+  EXPECT_EQ(events[0].find("dur")->text(), "5000");
+  EXPECT_EQ(events[0].find("tid")->text(), "1");
+  EXPECT_EQ(events[1].find("tid")->text(), "2");  // while a runs
+  EXPECT_EQ(events[2].find("tid")->text(), "1");  // a is over
+  EXPECT_EQ(events[1].find("args")->find("result")->text(), "error");
+}
+
+}  // namespace
+}  // namespace doit

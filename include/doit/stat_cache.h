@@ -3,6 +3,7 @@
 // that runs ends it (every later stat goes to the disk again).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -50,6 +51,9 @@ class StatCache : public FileSystem {
   /// Open addressing (linear probing): indexes into entries_, or kEmptySlot.
   /// Its size is a power of two, at least twice the number of entries.
   std::vector<std::uint32_t> slots_;
+  /// Where stat() looks first: the entry after the last one it found. Only
+  /// a guess (threads may race on it), always checked against the path.
+  mutable std::atomic<std::uint32_t> next_hint_{0};
   mutable bool valid_ = false;
 };
 

@@ -1,6 +1,7 @@
 #include "doit/stat_cache.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <thread>
 
@@ -11,6 +12,8 @@ namespace {
 
 /// Below this, threads cost more than they save.
 constexpr size_t kMinPathsPerThread = 2048;
+/// Paths a worker takes at a time.
+constexpr size_t kPathsPerBlock = 256;
 /// The table has at least this many slots per entry (load factor <= 1/2).
 constexpr size_t kSlotsPerEntry = 2;
 
@@ -45,41 +48,51 @@ void StatCache::prefetch(const std::vector<std::string>& paths, unsigned threads
                              static_cast<std::uint32_t>(p.size()), FileStat{}, false});
     text_.append(p);
   }
+  next_hint_.store(0, std::memory_order_relaxed);
 
+  // Workers take blocks of entries from a shared counter, so that a worker
+  // the scheduler delays (the machine is shared) holds back no one.
   // stat() wants NUL-terminated paths: each worker copies into its own buffer.
-  const auto work = [&](size_t begin, size_t end) {
+  const size_t n = entries_.size();
+  std::atomic<size_t> next{0};
+  const auto work = [&] {
     std::string path;
-    for (size_t i = begin; i < end; ++i) {
-      Entry& e = entries_[i];
-      path.assign(text_of(e));
-      try {
-        e.stat = base_.stat(path);
-        e.ok = true;
-      } catch (const FsError&) {
-        // asked again later, it reports the error then
+    for (;;) {
+      const size_t begin = next.fetch_add(kPathsPerBlock, std::memory_order_relaxed);
+      if (begin >= n) return;
+      const size_t end = std::min(n, begin + kPathsPerBlock);
+      for (size_t i = begin; i < end; ++i) {
+        Entry& e = entries_[i];
+        path.assign(text_of(e));
+        try {
+          e.stat = base_.stat(path);
+          e.ok = true;
+        } catch (const FsError&) {
+          // asked again later, it reports the error then
+        }
       }
     }
   };
-  const size_t n = entries_.size();
   const size_t workers = std::max<size_t>(1, std::min<size_t>(threads, n / kMinPathsPerThread));
-  if (workers <= 1) {
-    work(0, n);
-  } else {
-    std::vector<std::thread> pool;
-    const size_t chunk = (n + workers - 1) / workers;
-    for (size_t w = 1; w < workers; ++w) {
-      pool.emplace_back(work, std::min(n, w * chunk), std::min(n, (w + 1) * chunk));
-    }
-    work(0, std::min(n, chunk));
-    for (std::thread& t : pool) t.join();
-  }
+  std::vector<std::thread> pool;
+  for (size_t w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
   valid_ = true;
 }
 
 FileStat StatCache::stat(const std::string& path) const {
   if (valid_) {
-    const std::uint32_t slot = slots_[probe(path, hash_path(path))];
-    if (slot != kEmptySlot && entries_[slot].ok) return entries_[slot].stat;
+    // Checks ask for the paths mostly in the order they were prefetched:
+    // try the entry after the last one found before hashing.
+    std::uint32_t slot = next_hint_.load(std::memory_order_relaxed);
+    if (slot >= entries_.size() || text_of(entries_[slot]) != path) {
+      slot = slots_[probe(path, hash_path(path))];
+    }
+    if (slot != kEmptySlot) {
+      next_hint_.store(slot + 1, std::memory_order_relaxed);
+      if (entries_[slot].ok) return entries_[slot].stat;
+    }
   }
   return base_.stat(path);
 }

@@ -322,7 +322,7 @@ class TaskConverter {
   Action action(const Task& task, const char* key, py::object item) {
     if (PyUnicode_Check(item.ptr())) {
       CmdAction cmd;
-      cmd.command = item.cast<std::string>();
+      cmd.command = to_string(item);
       return Action{std::move(cmd)};
     }
     if (PyList_Check(item.ptr())) {
@@ -587,10 +587,13 @@ void import_dodo(const std::string& dodo_path) {
   py::module_::import("doit._vars").attr("LOADING") = true;
   flush_console();
   with_user_errors([&] {
-    py::module_ util = py::module_::import("importlib.util");
+    // importlib.util's two functions, from the modules it takes them from:
+    // those are loaded at start, importlib.util (and contextlib) are not.
+    py::module_ bootstrap = py::module_::import("_frozen_importlib");
+    py::module_ external = py::module_::import("_frozen_importlib_external");
     const std::string name = path.stem().string();
-    py::object spec = util.attr("spec_from_file_location")(name, path.string());
-    py::object module = util.attr("module_from_spec")(spec);
+    py::object spec = external.attr("spec_from_file_location")(name, path.string());
+    py::object module = bootstrap.attr("module_from_spec")(spec);
     sys.attr("modules")[py::str(name)] = module;
     spec.attr("loader").attr("exec_module")(module);
     g_module = new py::object(module);

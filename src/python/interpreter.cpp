@@ -111,9 +111,11 @@ Interpreter::Interpreter(const std::vector<std::string>& argv) {
     py::object code = py::none();
     if (use_code) {
       // A view of the static bytes: nothing copied.
-      code = py::reinterpret_steal<py::object>(
+      PyObject* view =
           PyMemoryView_FromMemory(const_cast<char*>(reinterpret_cast<const char*>(m.code)),
-                                  static_cast<Py_ssize_t>(m.code_size), PyBUF_READ));
+                                  static_cast<Py_ssize_t>(m.code_size), PyBUF_READ);
+      if (view == nullptr) throw py::error_already_set();
+      code = py::reinterpret_steal<py::object>(view);
     }
     modules[py::str(m.name)] = py::make_tuple(py::str(m.source), py::bool_(m.is_package), code);
   }

@@ -2,6 +2,7 @@
 // Mirrors pydoit's "control": the checks made before anything runs.
 #pragma once
 
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -70,9 +71,16 @@ class TaskGraph {
   /// Every task_dep, setup and getargs source of `task` exists. Throws GraphError.
   void check_dependencies(const Task& task) const;
 
+  /// Lets the indexes be searched with a string_view, without a copy.
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Index = std::unordered_map<std::string, int, StringHash, std::equal_to<>>;
+
   std::vector<Task> tasks_;
-  std::unordered_map<std::string, int> by_name_;
-  std::unordered_map<std::string, int> by_target_;
+  Index by_name_;
+  Index by_target_;
 };
 
 }  // namespace doit

@@ -261,8 +261,11 @@ std::unique_ptr<StateDb> open_state(const DodoSession& session) {
   const std::string path = session.options.get_string("dep_file", ".doit.db");
   try {
     // A missing dep_file: pydoit's dbm.dumb/dbm.ndbm files may sit beside it.
-    if (auto found = python::find_pydoit_state(path)) {
-      import_from_pydoit(*found);
+    // An existing one is asked about only when StateDb refuses it (below):
+    // our own database, the usual case, is opened without calling Python.
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(path, ec))) {
+      if (auto found = python::find_pydoit_state(path)) import_from_pydoit(*found);
     }
     try {
       return StateDb::open(path);

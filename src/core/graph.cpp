@@ -42,6 +42,9 @@ TaskGraph::TaskGraph(std::vector<Task> tasks) : tasks_(std::move(tasks)) {
     }
   }
   for (const Task& task : tasks_) check_dependencies(task);
+  size_t targets = 0;
+  for (const Task& task : tasks_) targets += task.targets.size();
+  by_target_.reserve(targets);
   for (int i = 0; i < size(); ++i) {
     for (const std::string& target : tasks_[i].targets) {
       auto [it, inserted] = by_target_.emplace(target, i);
@@ -99,8 +102,9 @@ void TaskGraph::check_dependencies(const Task& task) const {
   // getargs sources are also setup tasks: name the getargs entry first.
   for (const GetArg& g : task.getargs) {
     if (!by_name_.contains(g.task)) {
-      throw GraphError(fmt::format("Task '{}': getargs '{}' names the task '{}', which does not exist.",
-                                   task.name, g.arg, g.task));
+      throw GraphError(
+          fmt::format("Task '{}': getargs '{}' names the task '{}', which does not exist.",
+                      task.name, g.arg, g.task));
     }
   }
   for (const std::string& dep : task.task_dep) {
@@ -116,12 +120,12 @@ void TaskGraph::check_dependencies(const Task& task) const {
 }
 
 int TaskGraph::find(std::string_view name) const {
-  auto it = by_name_.find(std::string(name));
+  auto it = by_name_.find(name);
   return it == by_name_.end() ? kNotFound : it->second;
 }
 
 int TaskGraph::task_for_target(std::string_view path) const {
-  auto it = by_target_.find(std::string(path));
+  auto it = by_target_.find(path);
   return it == by_target_.end() ? kNotFound : it->second;
 }
 

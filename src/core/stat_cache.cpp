@@ -1,63 +1,98 @@
 #include "doit/stat_cache.h"
 
 #include <algorithm>
+#include <atomic>
+#include <bit>
 #include <thread>
-#include <unordered_set>
+
+#include <xxhash.h>
 
 namespace doit {
 namespace {
 
 /// Below this, threads cost more than they save.
 constexpr size_t kMinPathsPerThread = 2048;
+/// Paths a worker takes at a time.
+constexpr size_t kPathsPerBlock = 256;
+/// The table has at least this many slots per entry (load factor <= 1/2).
+constexpr size_t kSlotsPerEntry = 2;
+
+std::uint64_t hash_path(std::string_view path) { return XXH3_64bits(path.data(), path.size()); }
 
 }  // namespace
 
-void StatCache::prefetch(const std::vector<std::string>& paths, unsigned threads) {
-  std::vector<const std::string*> unique;
-  unique.reserve(paths.size());
-  {
-    std::unordered_set<std::string_view> seen;
-    seen.reserve(paths.size());
-    for (const std::string& p : paths) {
-      if (seen.insert(p).second) unique.push_back(&p);
-    }
+std::size_t StatCache::probe(std::string_view path, std::uint64_t h) const {
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+    const std::uint32_t slot = slots_[i];
+    if (slot == kEmptySlot) return i;
+    const Entry& e = entries_[slot];
+    if (e.hash == h && text_of(e) == path) return i;
   }
-  std::vector<FileStat> results(unique.size());
-  std::vector<char> ok(unique.size(), 0);
-  const auto work = [&](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) {
-      try {
-        results[i] = base_.stat(*unique[i]);
-        ok[i] = 1;
-      } catch (const FsError&) {
-        // asked again later, it reports the error then
+}
+
+void StatCache::prefetch(const std::vector<std::string>& paths, unsigned threads) {
+  text_.clear();
+  entries_.clear();
+  slots_.assign(std::bit_ceil(std::max<size_t>(1, paths.size() * kSlotsPerEntry)), kEmptySlot);
+  size_t text_size = 0;
+  for (const std::string& p : paths) text_size += p.size();
+  text_.reserve(text_size);
+  entries_.reserve(paths.size());
+  for (const std::string& p : paths) {
+    const std::uint64_t h = hash_path(p);
+    const std::size_t i = probe(p, h);
+    if (slots_[i] != kEmptySlot) continue;
+    slots_[i] = static_cast<std::uint32_t>(entries_.size());
+    entries_.push_back(Entry{h, static_cast<std::uint32_t>(text_.size()),
+                             static_cast<std::uint32_t>(p.size()), FileStat{}, false});
+    text_.append(p);
+  }
+  next_hint_.store(0, std::memory_order_relaxed);
+
+  // Workers take blocks of entries from a shared counter, so that a worker
+  // the scheduler delays (the machine is shared) holds back no one.
+  // stat() wants NUL-terminated paths: each worker copies into its own buffer.
+  const size_t n = entries_.size();
+  std::atomic<size_t> next{0};
+  const auto work = [&] {
+    std::string path;
+    for (;;) {
+      const size_t begin = next.fetch_add(kPathsPerBlock, std::memory_order_relaxed);
+      if (begin >= n) return;
+      const size_t end = std::min(n, begin + kPathsPerBlock);
+      for (size_t i = begin; i < end; ++i) {
+        Entry& e = entries_[i];
+        path.assign(text_of(e));
+        try {
+          e.stat = base_.stat(path);
+          e.ok = true;
+        } catch (const FsError&) {
+          // asked again later, it reports the error then
+        }
       }
     }
   };
-  const size_t n = unique.size();
   const size_t workers = std::max<size_t>(1, std::min<size_t>(threads, n / kMinPathsPerThread));
-  if (workers <= 1) {
-    work(0, n);
-  } else {
-    std::vector<std::thread> pool;
-    const size_t chunk = (n + workers - 1) / workers;
-    for (size_t w = 1; w < workers; ++w) {
-      pool.emplace_back(work, std::min(n, w * chunk), std::min(n, (w + 1) * chunk));
-    }
-    work(0, std::min(n, chunk));
-    for (std::thread& t : pool) t.join();
-  }
-  stats_.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (ok[i]) stats_.emplace(*unique[i], results[i]);
-  }
+  std::vector<std::thread> pool;
+  for (size_t w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
   valid_ = true;
 }
 
 FileStat StatCache::stat(const std::string& path) const {
   if (valid_) {
-    auto it = stats_.find(path);
-    if (it != stats_.end()) return it->second;
+    // Checks ask for the paths mostly in the order they were prefetched:
+    // try the entry after the last one found before hashing.
+    std::uint32_t slot = next_hint_.load(std::memory_order_relaxed);
+    if (slot >= entries_.size() || text_of(entries_[slot]) != path) {
+      slot = slots_[probe(path, hash_path(path))];
+    }
+    if (slot != kEmptySlot) {
+      next_hint_.store(slot + 1, std::memory_order_relaxed);
+      if (entries_[slot].ok) return entries_[slot].stat;
+    }
   }
   return base_.stat(path);
 }

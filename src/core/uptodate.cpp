@@ -5,7 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
-#include <set>
+#include <optional>
+#include <string_view>
 
 #include "doit/process.h"
 
@@ -30,8 +31,23 @@ std::string item_description(const UptodateItem& item) {
   return {};
 }
 
+/// The task's stored values, parsed on first use and then kept: every
+/// uptodate callable of the task receives the same object.
+class LazyValues {
+ public:
+  explicit LazyValues(const TaskRecord* record) : record_(record) {}
+  const Json& get() {
+    if (!values_) values_ = record_ != nullptr ? Json::parse(record_->values_json) : Json::object();
+    return *values_;
+  }
+
+ private:
+  const TaskRecord* record_;
+  std::optional<Json> values_;
+};
+
 /// Evaluates one item: true/false vote, or nullopt for "not computed".
-std::optional<bool> evaluate(const UptodateItem& item, const StatusInputs& in) {
+std::optional<bool> evaluate(const UptodateItem& item, const StatusInputs& in, LazyValues& values) {
   switch (item.kind) {
     case UptodateItem::Kind::kTrue:
       return true;
@@ -41,14 +57,21 @@ std::optional<bool> evaluate(const UptodateItem& item, const StatusInputs& in) {
       return std::nullopt;
     case UptodateItem::Kind::kShell:
       return in.shell_probe(item.shell);
-    case UptodateItem::Kind::kCallable: {
-      static const Json kNoValues = Json::object();
-      Json values = kNoValues;
-      if (in.record != nullptr) values = Json::parse(in.record->values_json);
-      return item.callable->evaluate(in.task, values);
-    }
+    case UptodateItem::Kind::kCallable:
+      return item.callable->evaluate(in.task, values.get());
   }
   return std::nullopt;
+}
+
+/// The distinct paths of `paths`, sorted (set semantics, as pydoit's).
+template <typename Range, typename Key>
+std::vector<std::string_view> sorted_set(const Range& paths, Key key) {
+  std::vector<std::string_view> out;
+  out.reserve(paths.size());
+  for (const auto& p : paths) out.emplace_back(key(p));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 bool target_exists(const FileSystem& fs, const std::string& target) {
@@ -74,8 +97,9 @@ Status check_status(const StatusInputs& in) {
   Status st;
 
   bool any_result = false;
+  LazyValues values(in.record);
   for (const UptodateItem& item : task.uptodate) {
-    const std::optional<bool> vote = evaluate(item, in);
+    const std::optional<bool> vote = evaluate(item, in, values);
     if (!vote) continue;
     any_result = true;
     if (!*vote) {
@@ -112,14 +136,19 @@ Status check_status(const StatusInputs& in) {
   }
 
   if (record != nullptr && !record->deps.empty()) {
-    std::set<std::string> previous, current(task.file_dep.begin(), task.file_dep.end());
-    for (const auto& [path, sig] : record->deps) previous.insert(path);
+    const std::vector<std::string_view> current =
+        sorted_set(task.file_dep, [](const std::string& p) { return std::string_view(p); });
+    const std::vector<std::string_view> previous =
+        sorted_set(record->deps, [](const auto& dep) { return std::string_view(dep.first); });
     if (previous != current) {
       st.kind = Status::Kind::kRun;
+      std::vector<std::string_view> added, removed;
       std::set_difference(current.begin(), current.end(), previous.begin(), previous.end(),
-                          std::back_inserter(st.added_files));
+                          std::back_inserter(added));
       std::set_difference(previous.begin(), previous.end(), current.begin(), current.end(),
-                          std::back_inserter(st.removed_files));
+                          std::back_inserter(removed));
+      st.added_files.assign(added.begin(), added.end());
+      st.removed_files.assign(removed.begin(), removed.end());
     }
   }
 

@@ -13,9 +13,15 @@ namespace doit::python {
 namespace {
 
 // Serves the embedded package's modules from memory, ahead of sys.path, so
-// an installed pydoit never shadows it.
+// an installed pydoit never shadows it. `_modules` maps a module name to
+// (source, is_package, code): `code` is the marshalled code object made at
+// build time, or None when it does not suit this interpreter; then the source
+// is compiled. Only modules that are already loaded are used here
+// (_frozen_importlib, marshal), so that serving the package imports nothing.
 constexpr const char* kFinderSource = R"PY(
 import sys
+import marshal
+from _frozen_importlib import ModuleSpec
 
 class _EmbeddedDoitFinder:
     """Imports the doit package compiled into the doit-cpp binary."""
@@ -27,19 +33,20 @@ class _EmbeddedDoitFinder:
         entry = self._modules.get(name)
         if entry is None:
             return None
-        import importlib.util
-        source, is_package = entry
+        is_package = entry[1]
         origin = '<doit-cpp>/' + name.replace('.', '/') + ('/__init__.py' if is_package else '.py')
-        spec = importlib.util.spec_from_loader(name, self, origin=origin, is_package=is_package)
-        spec.has_location = False
-        return spec
+        return ModuleSpec(name, self, origin=origin, is_package=is_package)
 
     def create_module(self, spec):
         return None
 
     def exec_module(self, module):
-        source, _ = self._modules[module.__name__]
-        exec(compile(source, module.__spec__.origin, 'exec'), module.__dict__)
+        source, _, code = self._modules[module.__name__]
+        if code is not None:
+            code = marshal.loads(code)
+        else:
+            code = compile(source, module.__spec__.origin, 'exec')
+        exec(code, module.__dict__)
 
     def get_source(self, name):
         entry = self._modules.get(name)
@@ -49,6 +56,22 @@ for _name in [n for n in sys.modules if n == 'doit' or n.startswith('doit.')]:
     del sys.modules[_name]
 sys.meta_path.insert(0, _EmbeddedDoitFinder(_modules))
 )PY";
+
+/// Whether the embedded bytecode was made by an interpreter with this one's
+/// magic number (PyImport_GetMagicNumber gives its bytes, little-endian).
+bool embedded_code_usable() {
+  const long magic = PyImport_GetMagicNumber();
+  const std::string_view embedded = embedded_magic();
+  constexpr size_t kMagicBytes = 4;
+  constexpr int kBitsPerByte = 8;
+  constexpr long kByteMask = 0xFF;
+  if (embedded.size() != kMagicBytes) return false;
+  for (size_t i = 0; i < kMagicBytes; ++i) {
+    const long byte = (magic >> (kBitsPerByte * i)) & kByteMask;
+    if (static_cast<unsigned char>(embedded[i]) != byte) return false;
+  }
+  return true;
+}
 
 std::string interpreter_path() {
   // An active virtualenv wins, as it would for `python3` on the user's PATH.
@@ -82,9 +105,19 @@ Interpreter::Interpreter(const std::vector<std::string>& argv) {
   py::initialize_interpreter(&config, static_cast<int>(cargv.size()), cargv.data(),
                              /*add_program_dir_to_path=*/false);
 
+  const bool use_code = embedded_code_usable();
   py::dict modules;
   for (const EmbeddedModule& m : embedded_modules()) {
-    modules[py::str(m.name)] = py::make_tuple(py::str(m.source), py::bool_(m.is_package));
+    py::object code = py::none();
+    if (use_code) {
+      // A view of the static bytes: nothing copied.
+      PyObject* view =
+          PyMemoryView_FromMemory(const_cast<char*>(reinterpret_cast<const char*>(m.code)),
+                                  static_cast<Py_ssize_t>(m.code_size), PyBUF_READ);
+      if (view == nullptr) throw py::error_already_set();
+      code = py::reinterpret_steal<py::object>(view);
+    }
+    modules[py::str(m.name)] = py::make_tuple(py::str(m.source), py::bool_(m.is_package), code);
   }
   py::dict globals;
   globals["__builtins__"] = py::module_::import("builtins");

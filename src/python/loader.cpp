@@ -1,7 +1,11 @@
 #include "python/loader.h"
 
 #include <fmt/format.h>
+#include <algorithm>
+#include <array>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 #include <unordered_set>
 
 #include "doit/graph.h"
@@ -29,10 +33,54 @@ std::string type_repr(py::handle h) { return py_repr(py::type::of(h)); }
 
 bool is_sequence(py::handle v) { return PyList_Check(v.ptr()) || PyTuple_Check(v.ptr()); }
 
+/// Lists this long or shorter are searched linearly for repeated paths.
+constexpr size_t kLinearDedupLimit = 16;
+
+/// The UTF-8 text of a str without copying it (CPython keeps it in the
+/// object), or nullopt for a str that is not valid UTF-8 (lone surrogates).
+std::optional<std::string_view> utf8_view(PyObject* str) {
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(str, &size);
+  if (data == nullptr) {
+    PyErr_Clear();
+    return std::nullopt;
+  }
+  return std::string_view(data, static_cast<size_t>(size));
+}
+
+/// A str as std::string; pybind11's conversion (and its error) for anything
+/// the fast path cannot take.
+std::string to_string(py::handle item) {
+  if (PyUnicode_Check(item.ptr())) {
+    if (const auto text = utf8_view(item.ptr())) return std::string(*text);
+  }
+  return item.cast<std::string>();
+}
+
+/// str(item) as std::string.
+std::string str_of(py::handle item) {
+  if (PyUnicode_Check(item.ptr())) return to_string(item);
+  return py::str(item).cast<std::string>();
+}
+
+/// d[key] for a str key, or an empty handle when absent.
+py::handle dict_get(py::handle d, const py::object& key) {
+  PyObject* v = PyDict_GetItemWithError(d.ptr(), key.ptr());
+  if (v == nullptr && PyErr_Occurred()) throw py::error_already_set();
+  return v;
+}
+
+/// An interned Python str (made once, kept for the interpreter's life).
+py::object interned(const char* text) {
+  PyObject* s = PyUnicode_InternFromString(text);
+  if (s == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(s);
+}
+
 /// A str or a pathlib path as text; false for anything else.
 bool path_text(py::handle item, std::string* out) {
   if (PyUnicode_Check(item.ptr())) {
-    *out = item.cast<std::string>();
+    *out = to_string(item);
     return true;
   }
   static auto* pure_path = new py::object(py::module_::import("pathlib").attr("PurePath"));
@@ -50,34 +98,43 @@ class TaskConverter {
         tools_module_(py::module_::import("doit.tools")),
         cmd_action_(action_module_.attr("CmdAction")),
         long_running_(tools_module_.attr("LongRunning")),
-        interactive_(tools_module_.attr("Interactive")) {}
+        interactive_(tools_module_.attr("Interactive")) {
+    for (size_t i = 0; i < std::size(kTaskKeys); ++i) key_objects_[i] = interned(kTaskKeys[i]);
+  }
 
   /// One params entry of `task` (also used for @task_params creators).
   ParamDef param_of(const Task& task, py::handle entry) { return param(task, entry); }
 
+  /// One task dict → Task. The dict is walked once to check its keys, then
+  /// each known key is looked up with an interned str: a few C API calls per
+  /// key and per list item, no Python objects made for the common types.
   Task convert(py::dict d) {
     Task task;
-    task.name = d["name"].cast<std::string>();
-    if (!d.contains("actions")) {
+    py::handle name = dict_get(d, name_key_);
+    task.name = name ? to_string(name) : d["name"].cast<std::string>();  // KeyError as before
+    if (!dict_get(d, actions_key_)) {
       throw DodoError(fmt::format("Task {} must contain 'actions' field. {}", task.name,
                                   py_repr(user_view(d))));
     }
-    for (auto item : d) {
-      const std::string key = py::str(item.first).cast<std::string>();
-      if (key.starts_with("_")) continue;  // added by doit._loader
-      if (!valid_keys_.contains(key)) {
-        throw DodoError(fmt::format("Task {} contains invalid field: '{}'", task.name, key));
+    PyObject* key = nullptr;
+    PyObject* value = nullptr;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(d.ptr(), &pos, &key, &value)) {
+      const std::string text = str_of(key);
+      if (text.starts_with("_")) continue;  // added by doit._loader
+      if (!is_task_key(text)) {
+        throw DodoError(fmt::format("Task {} contains invalid field: '{}'", task.name, text));
       }
     }
-    for (const char* key : kTaskKeys) {
-      if (!d.contains(key)) continue;
-      convert_key(task, key, d[key]);
+    for (size_t i = 0; i < std::size(kTaskKeys); ++i) {
+      if (py::handle v = dict_get(d, key_objects_[i])) convert_key(task, kTaskKeys[i], v);
     }
-    task.subtask_of = d.contains("_subtask_of") && !d["_subtask_of"].is_none()
-                          ? d["_subtask_of"].cast<std::string>()
-                          : std::string();
-    task.is_group = d.contains("_is_group") && d["_is_group"].cast<bool>();
-    if (d.contains("_placeholder") && d["_placeholder"].cast<bool>()) {
+    py::handle subtask_of = dict_get(d, subtask_of_key_);
+    task.subtask_of = subtask_of && !subtask_of.is_none() ? to_string(subtask_of) : std::string();
+    py::handle is_group = dict_get(d, is_group_key_);
+    task.is_group = is_group && is_group.cast<bool>();
+    py::handle placeholder = dict_get(d, placeholder_key_);
+    if (placeholder && placeholder.cast<bool>()) {
       task.delayed = delayed_creation(d["_delayed"]);
     }
     auto ext = std::make_shared<PyTaskExtension>(d);
@@ -107,10 +164,13 @@ class TaskConverter {
 
   /// getargs and uptodate objects with configure_task change the task's
   /// dependencies through pydoit's Task: build it now and read them back.
-  static bool needs_proxy(py::dict d) {
-    if (d.contains("getargs") && py::len(d["getargs"]) > 0) return true;
-    if (!d.contains("uptodate") || !is_sequence(d["uptodate"])) return false;
-    for (py::handle item : d["uptodate"]) {
+  bool needs_proxy(py::dict d) const {
+    if (py::handle getargs = dict_get(d, getargs_key_); getargs && py::len(getargs) > 0) {
+      return true;
+    }
+    py::handle uptodate = dict_get(d, uptodate_key_);
+    if (!uptodate || !is_sequence(uptodate)) return false;
+    for (py::handle item : uptodate) {
       if (py::hasattr(item, "configure_task")) return true;
     }
     return false;
@@ -212,24 +272,41 @@ class TaskConverter {
 
   std::vector<std::string> strings(const Task& task, const char* key, py::handle v) {
     if (!is_sequence(v)) bad_type(task.name, key, "list, tuple", v);
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(v.ptr());
+    PyObject** items = PySequence_Fast_ITEMS(v.ptr());
     std::vector<std::string> out;
-    for (py::handle item : v) out.push_back(py::str(item).cast<std::string>());
+    out.reserve(static_cast<size_t>(n));
+    for (Py_ssize_t i = 0; i < n; ++i) out.push_back(str_of(items[i]));
     return out;
   }
 
+  /// A list or tuple of str/Path; with `dedup`, later repeats are dropped.
   std::vector<std::string> paths(const Task& task, const char* key, const char* what, py::handle v,
                                  bool dedup) {
     if (!is_sequence(v)) bad_type(task.name, key, "list, tuple", v);
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(v.ptr());
+    PyObject** items = PySequence_Fast_ITEMS(v.ptr());
     std::vector<std::string> out;
-    std::unordered_set<std::string> seen;
-    for (py::handle item : v) {
+    // Never reallocated below: the views in `seen` stay valid.
+    out.reserve(static_cast<size_t>(n));
+    const bool linear = static_cast<size_t>(n) <= kLinearDedupLimit;
+    std::unordered_set<std::string_view> seen;
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      py::handle item = items[i];
       std::string text;
       if (!path_text(item, &text)) {
         throw DodoError(fmt::format("{}. {} must be a str or Path from pathlib. Got '{}' ({})",
                                     task.name, what, py_repr(item), type_repr(item)));
       }
-      if (dedup && !seen.insert(text).second) continue;
+      if (dedup) {
+        if (linear) {
+          if (std::find(out.begin(), out.end(), text) != out.end()) continue;
+        } else if (seen.contains(text)) {
+          continue;
+        }
+      }
       out.push_back(std::move(text));
+      if (dedup && !linear) seen.insert(out.back());
     }
     return out;
   }
@@ -245,7 +322,7 @@ class TaskConverter {
   Action action(const Task& task, const char* key, py::object item) {
     if (PyUnicode_Check(item.ptr())) {
       CmdAction cmd;
-      cmd.command = item.cast<std::string>();
+      cmd.command = to_string(item);
       return Action{std::move(cmd)};
     }
     if (PyList_Check(item.ptr())) {
@@ -352,7 +429,11 @@ class TaskConverter {
     return u;
   }
 
-  void convert_key(Task& task, const std::string& key, py::handle v) {
+  static bool is_task_key(std::string_view key) {
+    return std::find(std::begin(kTaskKeys), std::end(kTaskKeys), key) != std::end(kTaskKeys);
+  }
+
+  void convert_key(Task& task, std::string_view key, py::handle v) {
     if (key == "actions") {
       if (v.is_none()) {
         task.has_action_list = false;
@@ -442,7 +523,11 @@ class TaskConverter {
   std::map<std::string, std::shared_ptr<DelayedCreation>> delayed_;
   py::module_ action_module_, tools_module_;
   py::object cmd_action_, long_running_, interactive_;
-  std::unordered_set<std::string> valid_keys_{std::begin(kTaskKeys), std::end(kTaskKeys)};
+  std::array<py::object, std::size(kTaskKeys)> key_objects_;
+  py::object name_key_ = interned("name"), actions_key_ = interned("actions"),
+             getargs_key_ = interned("getargs"), uptodate_key_ = interned("uptodate"),
+             subtask_of_key_ = interned("_subtask_of"), is_group_key_ = interned("_is_group"),
+             placeholder_key_ = interned("_placeholder");
 };
 
 ConfigValue config_value(py::handle v) {
@@ -502,10 +587,13 @@ void import_dodo(const std::string& dodo_path) {
   py::module_::import("doit._vars").attr("LOADING") = true;
   flush_console();
   with_user_errors([&] {
-    py::module_ util = py::module_::import("importlib.util");
+    // importlib.util's two functions, from the modules it takes them from:
+    // those are loaded at start, importlib.util (and contextlib) are not.
+    py::module_ bootstrap = py::module_::import("_frozen_importlib");
+    py::module_ external = py::module_::import("_frozen_importlib_external");
     const std::string name = path.stem().string();
-    py::object spec = util.attr("spec_from_file_location")(name, path.string());
-    py::object module = util.attr("module_from_spec")(spec);
+    py::object spec = external.attr("spec_from_file_location")(name, path.string());
+    py::object module = bootstrap.attr("module_from_spec")(spec);
     sys.attr("modules")[py::str(name)] = module;
     spec.attr("loader").attr("exec_module")(module);
     g_module = new py::object(module);

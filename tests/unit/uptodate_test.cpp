@@ -190,6 +190,21 @@ TEST_F(UptodateTest, CallableGetsTheTaskAndItsStoredValues) {
   EXPECT_EQ(check_fn->task_names, Names{"t"});
 }
 
+TEST_F(UptodateTest, EveryCallableOfATaskGetsTheStoredValues) {
+  auto first = std::make_shared<FakeUptodate>(true, "first");
+  auto second = std::make_shared<FakeUptodate>(true, "second");
+  TaskRecord record;
+  record.has_success = true;
+  record.values_json = R"({"k": 1})";
+  const Status st =
+      check(make_task({}, {}, {callable_item(first), callable_item(second)}), &record);
+  EXPECT_EQ(st.kind, Status::Kind::kUpToDate);
+  ASSERT_EQ(first->values_seen.size(), 1u);
+  ASSERT_EQ(second->values_seen.size(), 1u);
+  EXPECT_EQ(first->values_seen[0], Json::parse(R"({"k": 1})"));
+  EXPECT_EQ(second->values_seen[0], Json::parse(R"({"k": 1})"));
+}
+
 TEST_F(UptodateTest, CallableGetsAnEmptyObjectWhenNothingIsStored) {
   auto check_fn = std::make_shared<FakeUptodate>(false, "config_changed(x)");
   const Status st = check(make_task({}, {}, {callable_item(check_fn)}), nullptr);
@@ -270,6 +285,16 @@ TEST_F(UptodateTest, OnlyRemovingAFileDepStillRuns) {
   EXPECT_TRUE(st.changed.empty());
   EXPECT_EQ(st.removed_files, Names{"b"});
   EXPECT_TRUE(st.added_files.empty());
+}
+
+TEST_F(UptodateTest, SameDependencySetInAnotherOrderWithARepeatIsUpToDate) {
+  fs_.write("a", "1", kFirstMtime);
+  fs_.write("b", "2", kFirstMtime);
+  const TaskRecord record = record_of({"a", "b"});
+  const Status st = check(make_task({"b", "a", "b"}), &record);
+  EXPECT_EQ(st.kind, Status::Kind::kUpToDate);
+  EXPECT_TRUE(st.added_files.empty());
+  EXPECT_TRUE(st.removed_files.empty());
 }
 
 // --- missing file_dep ---------------------------------------------------------

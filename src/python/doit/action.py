@@ -8,19 +8,19 @@ that wrap other actions.
 """
 
 import codecs
-import inspect
 import os
-import subprocess
-import threading
-from pathlib import PurePath
+import sys
+import types
 
 from .exceptions import InvalidTask, TaskError, TaskFailed
 
 #: Keyword names doit injects from the task; they may not have defaults.
 RESERVED_NAMES = ('task', 'targets', 'dependencies', 'changed')
 
-_NAMED_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                inspect.Parameter.KEYWORD_ONLY)
+#: inspect.Parameter kinds that can be passed by name. inspect, subprocess
+#: and threading are imported where they are used: they are slow to import
+#: and a run whose actions are commands never needs them.
+_NAMED_KIND_NAMES = ('POSITIONAL_OR_KEYWORD', 'KEYWORD_ONLY')
 
 
 def normalize_callable(ref):
@@ -46,6 +46,9 @@ def injected_kwargs(func, args, kwargs, task, options, changed):
     name, or any name when ``func`` takes ``**kwargs`` and the key is not
     set yet). Parameters already bound by ``args`` are left alone.
     """
+    import inspect
+    named_kinds = tuple(getattr(inspect.Parameter, kind)
+                        for kind in _NAMED_KIND_NAMES)
     result = dict(kwargs)
     try:
         sig = inspect.signature(func)
@@ -60,7 +63,7 @@ def injected_kwargs(func, args, kwargs, task, options, changed):
     if task is not None:
         for key in RESERVED_NAMES:
             param = params.get(key)
-            if param is None or param.kind not in _NAMED_KINDS:
+            if param is None or param.kind not in named_kinds:
                 continue
             if param.default is not param.empty:
                 raise InvalidTask(
@@ -99,6 +102,13 @@ def task_options(task):
     return options
 
 
+def _is_pure_path(item):
+    """isinstance(item, pathlib.PurePath), without importing pathlib (slow to
+    import): while nobody imported it, no object can be a path."""
+    pathlib = sys.modules.get('pathlib')
+    return pathlib is not None and isinstance(item, pathlib.PurePath)
+
+
 def path_strings(items, task_name, what):
     """str items as they are, pathlib paths as str; anything else raises
     InvalidTask naming ``what`` (e.g. ``file_dep``)."""
@@ -106,7 +116,7 @@ def path_strings(items, task_name, what):
     for item in items:
         if isinstance(item, str):
             result.append(item)
-        elif isinstance(item, PurePath):
+        elif _is_pure_path(item):
             result.append(str(item))
         else:
             raise InvalidTask("%s. %s must be a str or Path from pathlib. "
@@ -220,6 +230,8 @@ class CmdAction(BaseAction):
             env = dict(kwargs.pop('env', None) or os.environ)
             env['PYTHONUNBUFFERED'] = '1'
             kwargs['env'] = env
+        import subprocess
+        import threading
         process = subprocess.Popen(command, shell=self.shell,
                                    stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, **kwargs)
@@ -289,10 +301,10 @@ class PythonAction(BaseAction):
         if not callable(py_callable):
             raise InvalidTask("%r PythonAction must be a 'callable' got %r."
                               % (task, py_callable))
-        if inspect.isclass(py_callable):
+        if isinstance(py_callable, type):  # inspect.isclass
             raise InvalidTask("%r PythonAction can not be a class got %r."
                               % (task, py_callable))
-        if inspect.isbuiltin(py_callable):
+        if isinstance(py_callable, types.BuiltinFunctionType):  # isbuiltin
             raise InvalidTask("%r PythonAction can not be a built-in got %r."
                               % (task, py_callable))
         if not isinstance(self.args, (tuple, list)):

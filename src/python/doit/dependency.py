@@ -13,9 +13,10 @@ the C++ core. This module keeps what dodo files and plugins import:
 * ``DbmDB``, ``JsonDB``, ``SqliteDB``: names only, see their docstrings.
 """
 
-import hashlib
-import json
 import os
+
+# hashlib and json are imported where they are used: importing doit must
+# stay fast.
 
 
 class DatabaseException(Exception):
@@ -28,11 +29,13 @@ class CheckerError(Exception):
 
 def get_md5(text):
     """MD5 hex digest of a str (UTF-8 encoded)."""
+    import hashlib
     return hashlib.md5(text.encode('utf-8')).hexdigest()
 
 
 def get_file_md5(path):
     """MD5 hex digest of a file's content, read in blocks."""
+    import hashlib
     digest = hashlib.md5()
     with open(path, 'rb') as stream:
         for block in iter(lambda: stream.read(8192), b''):
@@ -94,9 +97,11 @@ class JSONCodec:
     """Encodes task records as JSON text."""
 
     def encode(self, data):
+        import json
         return json.dumps(data)
 
     def decode(self, data):
+        import json
         return json.loads(data)
 
 

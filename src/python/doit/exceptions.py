@@ -10,7 +10,6 @@ Two families:
   ``TaskFailed`` means exit code 1, every ``TaskError`` kind exit code 2.
 """
 
-import traceback as _traceback
 
 
 class InvalidCommand(Exception):
@@ -62,6 +61,7 @@ class BaseFail:
         if isinstance(exception, BaseFail):
             self.traceback = exception.traceback
         elif exception is not None:
+            import traceback as _traceback  # slow to import: only when needed
             self.traceback = _traceback.format_exception(
                 type(exception), exception, exception.__traceback__)
         else:

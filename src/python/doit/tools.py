@@ -6,14 +6,13 @@ the C++ executor by type, which then runs them without capturing output.
 Their ``execute`` methods give the same behaviour in pure Python.
 """
 
-import datetime
-import hashlib
-import json
 import operator
 import os
-import subprocess
 import sys
 import time
+
+# datetime, hashlib, json and subprocess are imported where they are used:
+# importing doit must stay fast.
 
 from .action import CmdAction, PythonAction
 from .exceptions import TaskFailed
@@ -65,6 +64,8 @@ class config_changed:
         if isinstance(self.config, str):
             return self.config
         if isinstance(self.config, dict):
+            import hashlib
+            import json
             text = json.dumps(self.config, sort_keys=True, cls=self.encoder)
             return hashlib.md5(text.encode('utf-8')).hexdigest()
         raise Exception('Invalid type of config_changed parameter got %s, '
@@ -88,6 +89,7 @@ class config_changed:
             text = ''.join(key + repr(self.config[key]) for key in sorted(self.config))
         except TypeError:  # keys that are not all str: 0.31 could not store them
             return None
+        import hashlib
         return hashlib.md5(text.encode('utf-8')).hexdigest()
 
     def __repr__(self):
@@ -99,6 +101,7 @@ class timeout:
     or ``datetime.timedelta``) passed since the last success."""
 
     def __init__(self, timeout_limit):
+        import datetime
         if isinstance(timeout_limit, datetime.timedelta):
             self.limit_sec = (timeout_limit.days * 24 * 3600
                               + timeout_limit.seconds)
@@ -152,6 +155,7 @@ class LongRunning(CmdAction):
     ignored; Ctrl-C stops it and doit goes on. Meant for servers."""
 
     def execute(self, out=None, err=None):
+        import subprocess
         process = subprocess.Popen(self.expand_action(), shell=self.shell,
                                    **self.pkwargs)
         try:
@@ -171,6 +175,7 @@ class Interactive(CmdAction):
 
     def execute(self, out=None, err=None):
         command = self.expand_action()
+        import subprocess
         process = subprocess.Popen(command, shell=self.shell,
                                    **self.pkwargs)
         process.wait()

@@ -94,7 +94,7 @@ struct Executor::Node {
 
   int task = -1;
   int parent = -1;  // the node that created this one (for cycle messages)
-  std::deque<std::string> task_dep;
+  std::vector<std::string> task_dep;
   std::vector<std::string> calc_dep;
   std::set<int> wait_run, wait_run_calc;  // task indexes
   std::vector<int> waiting_me;            // node indexes, in the order they started waiting
@@ -367,7 +367,7 @@ Executor::Impl::Step Executor::Impl::step(int n) {
       while (true) {
         std::vector<std::string> calc(std::move(nodes_[n].calc_dep));
         nodes_[n].calc_dep.clear();
-        std::vector<std::string> deps(nodes_[n].task_dep.begin(), nodes_[n].task_dep.end());
+        std::vector<std::string> deps = std::move(nodes_[n].task_dep);
         nodes_[n].task_dep.clear();
         for (const std::string& c : calc) {
           const int created = gen_node(n, c);
@@ -566,7 +566,10 @@ bool Executor::Impl::select(int n) {
   node.run_status = run ? Node::RunStatus::kRun : Node::RunStatus::kUpToDate;
   if (!run) {
     ex_.reporter_.skip_uptodate(task);
-    if (const TaskRecord* r = ex_.db_.find(task.name)) node.values = Json::parse(r->values_json);
+    // The values a calc_dep dependent may merge (most tasks have none).
+    if (const TaskRecord* r = ex_.db_.find(task.name); r != nullptr && r->values_json != "{}") {
+      node.values = Json::parse(r->values_json);
+    }
     return false;
   }
   if (explaining && !task.actions.empty()) {
@@ -1128,6 +1131,7 @@ void Executor::Impl::teardown() {
 int Executor::Impl::run(const std::vector<std::string>& selected) {
   to_run_.assign(selected.rbegin(), selected.rend());
   would_run_.assign(static_cast<size_t>(graph_.size()), false);
+  nodes_.reserve(static_cast<size_t>(graph_.size()));
   if (parallel_ && ::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) == 0) {
     g_wake_fd.store(wake_pipe_[1]);
   }

@@ -43,5 +43,7 @@ void flush_console();
 /// `text` with invalid UTF-8 sequences replaced by U+FFFD (as Python's
 /// decode(errors='replace')).
 std::string sanitize_utf8(std::string_view text);
+/// The same in place: no copy when `text` is valid UTF-8 already.
+void sanitize_utf8_in_place(std::string& text);
 
 }  // namespace doit

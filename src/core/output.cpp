@@ -58,16 +58,19 @@ void flush_console() {
   Output::err().flush();
 }
 
-std::string sanitize_utf8(std::string_view text) {
+namespace {
+
+/// Scans `text` as UTF-8; with `out`, writes it with each maximal invalid
+/// sequence replaced by U+FFFD. Returns whether it was valid.
+bool scan_utf8(std::string_view text, std::string* out) {
   static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
-  std::string out;
-  out.reserve(text.size());
+  bool valid = true;
   size_t i = 0;
   const size_t n = text.size();
   while (i < n) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
-      out += static_cast<char>(c);
+      if (out != nullptr) *out += static_cast<char>(c);
       ++i;
       continue;
     }
@@ -85,7 +88,9 @@ std::string sanitize_utf8(std::string_view text) {
       if (c == 0xF4) hi = 0x8F;
     }
     if (len == 0) {
-      out += kReplacement;
+      valid = false;
+      if (out == nullptr) return false;
+      *out += kReplacement;
       ++i;
       continue;
     }
@@ -96,14 +101,30 @@ std::string sanitize_utf8(std::string_view text) {
       if (cc < min || cc > max) break;
     }
     if (j == len) {
-      out.append(text.substr(i, len));
+      if (out != nullptr) out->append(text.substr(i, len));
       i += len;
     } else {
-      out += kReplacement;  // one replacement per maximal invalid prefix
+      valid = false;
+      if (out == nullptr) return false;
+      *out += kReplacement;  // one replacement per maximal invalid prefix
       i += j;
     }
   }
+  return valid;
+}
+
+}  // namespace
+
+std::string sanitize_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  scan_utf8(text, &out);
   return out;
+}
+
+void sanitize_utf8_in_place(std::string& text) {
+  if (scan_utf8(text, nullptr)) return;  // valid: nothing to copy
+  text = sanitize_utf8(std::string_view(text));
 }
 
 }  // namespace doit

@@ -235,8 +235,10 @@ void ChildProcess::signal(int sig) {
 }
 
 ProcessResult ChildProcess::take_result() {
-  result_.out = sanitize_utf8(streams_[0].captured);
-  result_.err = sanitize_utf8(streams_[1].captured);
+  sanitize_utf8_in_place(streams_[0].captured);
+  sanitize_utf8_in_place(streams_[1].captured);
+  result_.out = std::move(streams_[0].captured);
+  result_.err = std::move(streams_[1].captured);
   streams_[0].captured.clear();
   streams_[1].captured.clear();
   return std::move(result_);

@@ -37,8 +37,17 @@ ActionOutcome::Status status_named(const std::string& name) {
 }  // namespace
 
 bool TaskRun::add(ActionOutcome outcome) {
-  out += outcome.out;
-  err += outcome.err;
+  // Moved when nothing came before: a large output is not copied.
+  if (out.empty()) {
+    out = std::move(outcome.out);
+  } else {
+    out += outcome.out;
+  }
+  if (err.empty()) {
+    err = std::move(outcome.err);
+  } else {
+    err += outcome.err;
+  }
   if (outcome.status != ActionOutcome::Status::kSuccess) {
     outcome.out.clear();
     outcome.err.clear();

@@ -43,6 +43,21 @@ TEST(SanitizeUtf8Test, KeepsValidMultibyteSequences) {
             "b");
 }
 
+TEST(SanitizeUtf8Test, InPlaceKeepsValidTextAndItsBufferAndReplacesInvalidBytes) {
+  std::string valid = "caf\xC3\xA9 " + std::string(1000, 'x');
+  const char* buffer = valid.data();
+  sanitize_utf8_in_place(valid);
+  EXPECT_EQ(valid.data(), buffer);  // not copied
+  EXPECT_EQ(valid.substr(0, 6), "caf\xC3\xA9 ");
+  std::string invalid =
+      "a\xFF"
+      "b";
+  sanitize_utf8_in_place(invalid);
+  EXPECT_EQ(invalid,
+            "a\xEF\xBF\xBD"
+            "b");
+}
+
 TEST(SanitizeUtf8Test, ReplacesBytesThatCannotStartASequence) {
   EXPECT_EQ(sanitize_utf8("\x80"), replaced(1));
   EXPECT_EQ(sanitize_utf8("\xFF"), replaced(1));

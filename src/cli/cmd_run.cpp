@@ -45,7 +45,10 @@ size_t apply_task_options(Task& task, const std::vector<std::string>& words) {
 }
 
 UserError unknown_name(const Invocation& inv, const std::string& word) {
-  if (inv.command_named) {
+  // An auto cycle (`doit run --auto-report=FD`) says what pydoit's auto says.
+  const bool auto_cycle = std::ranges::any_of(
+      inv.argv, [](const std::string& arg) { return arg.starts_with("--auto-report="); });
+  if (inv.command_named && !auto_cycle) {
     return UserError(
         fmt::format("command `run` invalid parameter: \"{}\". Must be a task, or a target.\n"
                     "Type \"{} list\" to see available tasks",

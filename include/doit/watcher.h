@@ -143,10 +143,11 @@ class Snapshot {
 /// which a finer clock does not promise. Pass it to changed_since().
 std::int64_t file_clock_now_ns();
 
-/// The existing paths whose mtime or ctime (for a directory: or an entry's
-/// ctime) is at or after `since_ns` (from file_clock_now_ns()), sorted, without
-/// duplicates, as given. Missing paths are not reported: a Snapshot sees
-/// deletions. A clock stepped backwards can hide a change.
+/// The existing paths whose ctime (for a directory: an entry's ctime) is at or
+/// after `since_ns` (from file_clock_now_ns()), sorted, without duplicates, as
+/// given. Not the mtime, which may lie in the future. Missing paths are not
+/// reported: a Snapshot sees deletions. A clock stepped backwards can hide a
+/// change.
 std::vector<std::string> changed_since(const std::vector<std::string>& paths,
                                        std::int64_t since_ns);
 

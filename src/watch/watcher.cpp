@@ -408,7 +408,10 @@ std::vector<std::string> changed_since(const std::vector<std::string>& paths,
   for (const std::string& path : paths) {
     if (path.empty()) continue;
     const PathState state = state_of(path);
-    const std::int64_t newest = std::max({state.mtime_ns, state.ctime_ns, state.entries_ctime_ns});
+    // Not the mtime: anyone may set it to the future (touch -d, tar, a skewed
+    // clock), and it would count as changed in every cycle until then. Any
+    // write, touch or rename sets the ctime to now.
+    const std::int64_t newest = std::max(state.ctime_ns, state.entries_ctime_ns);
     if (state.exists && newest >= since_ns) changed.push_back(path);
   }
   return sorted_unique(std::move(changed));

@@ -451,6 +451,19 @@ TEST_F(SnapshotTest, PathsRecordedInOnlyOneSnapshotAreNotCompared) {
   EXPECT_TRUE(Snapshot::take({a}).diff(Snapshot::take({a, b})).empty());
 }
 
+TEST_F(SnapshotTest, ChangedSinceIgnoresAnMtimeInTheFuture) {
+  const std::string file = write("future.txt", "one");
+  constexpr std::int64_t kAnHourAhead = 3600;
+  timespec times[2] = {{0, UTIME_OMIT}, {0, 0}};
+  times[1].tv_sec = ::time(nullptr) + kAnHourAhead;  // as `touch -d` or tar with a skewed clock
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, 0), 0);
+  std::this_thread::sleep_for(kClockTick);
+  const std::int64_t mark = file_clock_now_ns();
+  EXPECT_TRUE(changed_since({file}, mark).empty());
+  write("future.txt", "two");
+  EXPECT_EQ(changed_since({file}, mark), Paths{file});
+}
+
 TEST(ChangedSinceTest, ReportsPathsChangedAtOrAfterTheMark) {
   std::string pattern = (fs::temp_directory_path() / "doit-watch-XXXXXX").string();
   ASSERT_NE(::mkdtemp(pattern.data()), nullptr);

@@ -72,8 +72,14 @@ void say(const std::string& line) {
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
 }
 
-/// Spawns argv in a new process group, signals back to their defaults.
+/// Spawns argv in a new process group, signals back to their defaults, stdin
+/// from /dev/null: the group is not the terminal's foreground group, so a
+/// read from the terminal would stop it (SIGTTIN) for ever; it reads end of
+/// file instead.
 pid_t spawn(const std::vector<std::string>& argv) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setpgroup(&attr, 0);
@@ -83,8 +89,9 @@ pid_t spawn(const std::vector<std::string>& argv) {
   for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, cargv[0], nullptr, &attr, cargv.data(), environ);
+  const int rc = posix_spawn(&pid, cargv[0], &actions, &attr, cargv.data(), environ);
   posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     throw std::runtime_error(fmt::format("cannot start {}: {}", argv[0], std::strerror(rc)));
   }

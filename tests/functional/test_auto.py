@@ -3,11 +3,13 @@ set, long-running tasks (servers) restarted only after what they depend on
 was rebuilt, and nothing left running when it stops. Real processes, real
 sockets, real files."""
 
+import fcntl
 import os
 import signal
 import socket
 import subprocess
 import sys
+import termios
 import time
 import urllib.request
 
@@ -110,12 +112,12 @@ def task_serve():
 class Auto:
     """A running `doit auto` in its own session."""
 
-    def __init__(self, project, *args):
+    def __init__(self, project, *args, wrapper=(), stdin=subprocess.DEVNULL, preexec_fn=None):
         self.project = project
         self.proc = subprocess.Popen(
-            doit_command() + ["auto", "--debounce", "50", *args], cwd=project.path,
-            env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True)
+            [*wrapper, *doit_command(), "auto", "--debounce", "50", *args], cwd=project.path,
+            env=clean_env(), stdin=stdin, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec_fn)
 
     def stop(self, sig=signal.SIGINT, timeout=20):
         os.killpg(self.proc.pid, sig)
@@ -140,8 +142,8 @@ class Auto:
 def auto(project):
     started = []
 
-    def start(*args):
-        a = Auto(project, *args)
+    def start(*args, **kwargs):
+        a = Auto(project, *args, **kwargs)
         started.append(a)
         return a
 
@@ -350,3 +352,33 @@ def task_t():
         'Type "doit list" to see available tasks.\n')
     assert "`run`" not in r.err
     assert r.out == ""
+
+
+def runs(project):
+    return project.read("runs.txt").count("run") if project.exists("runs.txt") else 0
+
+
+def test_a_task_reading_the_terminal_reads_end_of_file(project, auto):
+    """`doit auto` in the foreground of a terminal: a cycle is not in the
+    terminal's foreground process group, so a read from the terminal would
+    stop it (SIGTTIN) for ever. Its stdin is /dev/null instead."""
+    project.write("in.txt", "in\n")
+    project.dodo("""
+def task_ask():
+    return {'actions': ['cat; echo "run $?" >> runs.txt'], 'file_dep': ['in.txt']}
+""")
+    controller, terminal = os.openpty()
+    try:
+        a = auto("ask", stdin=terminal,
+                 preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+        assert os.tcgetpgrp(controller) == a.proc.pid  # auto is in the foreground
+        assert wait_until(lambda: runs(project) == 1, timeout=10), [
+            (pid, open(f"/proc/{pid}/stat").read().split(") ")[1][0])
+            for pid in session_processes(a.proc.pid)]
+        assert project.read("runs.txt") == "run 0\n"
+        rc, out, _ = a.stop()
+        assert rc == 0
+        assert out == ".  ask\n"
+    finally:
+        os.close(controller)
+        os.close(terminal)

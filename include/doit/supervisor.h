@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,8 @@ struct AutoOptions {
   int stop_signal = 0;
   /// How long it may take to exit before it is killed.
   std::chrono::milliseconds stop_timeout{5000};
+  /// Poll the files at this interval instead of using inotify (--poll).
+  std::optional<std::chrono::milliseconds> poll_interval;
 };
 
 /// Runs cycles until SIGINT, SIGTERM or SIGHUP (then stops the running cycle

@@ -143,9 +143,17 @@ struct Cycle {
   bool running() const { return pid > 0 && !status; }
 };
 
+WatcherOptions watcher_options(const AutoOptions& opt) {
+  WatcherOptions options;
+  options.poll_interval = opt.poll_interval;
+  options.on_fallback = say;
+  return options;
+}
+
 class Supervisor {
  public:
-  explicit Supervisor(const AutoOptions& opt) : opt_(opt), last_watch_(opt.base_watch) {}
+  explicit Supervisor(const AutoOptions& opt)
+      : opt_(opt), watcher_(watcher_options(opt)), last_watch_(opt.base_watch) {}
 
   int run() {
     try {
@@ -165,8 +173,10 @@ class Supervisor {
       std::vector<pollfd> fds = {{g_signal_pipe[0], POLLIN, 0}};
       if (cycle_.fd >= 0) fds.push_back({cycle_.fd, POLLIN, 0});
       if (serving_.fd >= 0) fds.push_back({serving_.fd, POLLIN, 0});
-      if (armed_) fds.push_back({watcher_.fd(), POLLIN, 0});
-      if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return shut_down(1);
+      if (armed_ && watcher_.fd() >= 0) fds.push_back({watcher_.fd(), POLLIN, 0});
+      // A polling watcher has no descriptor: wake up when its next scan is due.
+      const int timeout_ms = armed_ ? static_cast<int>(watcher_.until_next_scan().count()) : -1;
+      if (::poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) return shut_down(1);
       drain_signal_pipe();
       if (g_stop_signal != 0) return shut_down(0);
       read_reports();

@@ -15,6 +15,9 @@ namespace doit {
 /// How a cycle process talks to the supervisor: lines on the socket it was
 /// given (--auto-report=FD).
 ///   "watch <path>"   a path whose change starts the next cycle
+///   "ignore <path>"  under a watched folder, a path whose changes (and those
+///                    of everything under it) start none: the state
+///                    database and its side files, the targets
 ///   "loaded"         dodo.py loaded and the tasks created
 ///   "selected"       the command-line names were all found
 ///   "stop <task>"    about to run <task>: stop its old server first; the
@@ -23,6 +26,7 @@ namespace doit {
 ///                    cycle is done, its process goes on serving
 namespace auto_report {
 inline constexpr std::string_view kWatch = "watch ";
+inline constexpr std::string_view kIgnore = "ignore ";
 inline constexpr std::string_view kLoaded = "loaded";
 inline constexpr std::string_view kSelected = "selected";
 inline constexpr std::string_view kStop = "stop ";

@@ -106,10 +106,12 @@ class Watcher {
   /// already observed, queued or not yet reported, to paths that stay in the set
   /// are kept and reported by the next wait(); those to dropped paths are
   /// forgotten, and nothing about dropped paths is reported afterwards.
+  /// Under watched directories, changes to `ignored` paths (and to everything
+  /// under them) do not count: the state database, the targets.
   /// Throws WatchError when a directory cannot be watched (permission denied);
   /// the watcher then watches nothing. fs.inotify.max_user_watches reached: the
   /// watcher falls back to polling.
-  void watch(const std::vector<std::string>& paths);
+  void watch(const std::vector<std::string>& paths, const std::vector<std::string>& ignored = {});
 
   /// Blocks until a watched path changes, then goes on collecting until
   /// `debounce` passes without a further relevant event (at most
@@ -159,9 +161,9 @@ struct PathState {
   std::int64_t size = 0;
   /// Changes when the path is replaced by a rename, even with the old mtime (mv, cp -p).
   std::uint64_t inode = 0;
-  /// For a directory: the newest ctime of the entries under it (writes,
-  /// touches, renames change it; a sub-folder's also changes when noise is
-  /// added to it), 0 when none; 0 for a file.
+  /// For a directory: the newest ctime of the files under it (writes, touches,
+  /// renames change it) or birth time of the folders under it, 0 when none; 0
+  /// for a file.
   std::int64_t entries_ctime_ns = 0;
   /// For a directory: a hash of the names, inodes, times and sizes of everything
   /// under it (any entry created, deleted, renamed or changed changes it).
@@ -176,7 +178,9 @@ class Snapshot {
  public:
   /// Stats every path (empty strings are skipped). A path that cannot be stat'ed
   /// (missing, permission denied) is recorded as not existing; never throws.
-  static Snapshot take(const std::vector<std::string>& paths);
+  /// Under directories, `ignored` paths and everything under them are skipped.
+  static Snapshot take(const std::vector<std::string>& paths,
+                       const std::vector<std::string>& ignored = {});
 
   /// The paths recorded in both snapshots whose state differs (modified,
   /// touched, created, deleted, replaced; for a directory also its entries),
@@ -201,7 +205,8 @@ std::int64_t file_clock_now_ns();
 /// given. Not the mtime, which may lie in the future. Missing paths are not
 /// reported: a Snapshot sees deletions. A clock stepped backwards can hide a
 /// change.
-std::vector<std::string> changed_since(const std::vector<std::string>& paths,
-                                       std::int64_t since_ns);
+/// Under directories, `ignored` paths and everything under them are skipped.
+std::vector<std::string> changed_since(const std::vector<std::string>& paths, std::int64_t since_ns,
+                                       const std::vector<std::string>& ignored = {});
 
 }  // namespace doit

@@ -176,6 +176,7 @@ class AutoReport {
     [[maybe_unused]] const ssize_t n = ::write(fd_, out.data(), out.size());
   }
   void watch(const std::string& path) { line(std::string(auto_report::kWatch) + path); }
+  void ignore(const std::string& path) { line(std::string(auto_report::kIgnore) + path); }
   /// Asks the supervisor to stop `task`'s old server and waits until it did.
   void stop_before(const std::string& task) {
     if (fd_ < 0) return;
@@ -219,6 +220,11 @@ void report_watch_set(AutoReport& report, const Invocation& inv, const DodoSessi
   for (const std::string& p : paths) {
     if (graph.task_for_target(p) == TaskGraph::kNotFound) report.watch(fs::absolute(p).string());
   }
+  for (const Task& task : graph.tasks()) {
+    for (const std::string& target : task.targets) report.ignore(fs::absolute(target).string());
+  }
+  const std::string db = fs::absolute(session.options.get_string("dep_file", ".doit.db")).string();
+  for (const char* side : {"", "-wal", "-shm", "-journal"}) report.ignore(db + side);
   report.watch(session.dodo_path);
   for (const std::string& m :
        python::local_module_files(fs::path(session.dodo_path).parent_path().string())) {

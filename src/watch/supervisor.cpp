@@ -137,6 +137,7 @@ struct Cycle {
   bool loaded = false;
   bool selected = false;
   std::vector<std::string> watch;
+  std::vector<std::string> ignore;
   std::string serving;  // the task whose process runs on, once reported
   std::optional<int> status;
 
@@ -204,7 +205,8 @@ class Supervisor {
     armed_ = false;
     started_ns_ = file_clock_now_ns();
     previous_watch_ = last_watch_;
-    before_ = Snapshot::take(previous_watch_);
+    before_ = Snapshot::take(previous_watch_, last_ignore_);
+    previous_ignore_ = last_ignore_;
   }
 
   void read_reports() {
@@ -229,6 +231,8 @@ class Supervisor {
       c.buffer.erase(0, nl + 1);
       if (line.starts_with(auto_report::kWatch)) {
         c.watch.push_back(line.substr(auto_report::kWatch.size()));
+      } else if (line.starts_with(auto_report::kIgnore)) {
+        c.ignore.push_back(line.substr(auto_report::kIgnore.size()));
       } else if (line == auto_report::kLoaded) {
         c.loaded = true;
       } else if (line == auto_report::kSelected) {
@@ -290,8 +294,11 @@ class Supervisor {
     if (done.loaded) {
       // Written or created since the cycle started, or (of what was watched
       // before) deleted or replaced.
-      std::vector<std::string> during = changed_since(watch_set(done), started_ns_);
-      for (std::string& p : before_.diff(Snapshot::take(previous_watch_))) during.push_back(p);
+      const std::vector<std::string> watch = watch_set(done);  // sets last_ignore_
+      std::vector<std::string> during = changed_since(watch, started_ns_, last_ignore_);
+      for (std::string& p : before_.diff(Snapshot::take(previous_watch_, previous_ignore_))) {
+        during.push_back(p);
+      }
       std::sort(during.begin(), during.end());
       during.erase(std::unique(during.begin(), during.end()), during.end());
       if (!during.empty()) {
@@ -308,6 +315,7 @@ class Supervisor {
     if (c.loaded) {
       watch.insert(watch.end(), c.watch.begin(), c.watch.end());
       last_watch_ = watch;
+      last_ignore_ = c.ignore;
     } else {
       watch = last_watch_;  // a broken dodo.py: wait for the next edit, no busy loop
     }
@@ -317,7 +325,8 @@ class Supervisor {
   }
 
   void arm(const Cycle& c) {
-    watcher_.watch(watch_set(c));  // WatchError: run() stops everything
+    const std::vector<std::string> watch = watch_set(c);  // sets last_ignore_
+    watcher_.watch(watch, last_ignore_);                  // WatchError: run() stops everything
     armed_ = true;
   }
 
@@ -374,8 +383,10 @@ class Supervisor {
   Cycle serving_;
   std::set<pid_t> groups_;
   std::vector<std::string> last_watch_;
-  std::vector<std::string> previous_watch_;  // the watch set when the cycle started
-  Snapshot before_;                          // ... and its state then
+  std::vector<std::string> last_ignore_;      // the last loaded cycle's "ignore" paths
+  std::vector<std::string> previous_watch_;   // the watch set when the cycle started
+  std::vector<std::string> previous_ignore_;  // ... what it ignored
+  Snapshot before_;                           // ... and its state then
   std::int64_t started_ns_ = 0;
 };
 

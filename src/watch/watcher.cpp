@@ -128,17 +128,42 @@ Probe probe(const std::string& path) {
   return result;
 }
 
-/// Calls visit(relative name, full path, lstat) for every entry under `dir`, at
-/// any depth, skipping editor and VCS noise; descends into real directories
-/// only (not through symbolic links, so it cannot loop).
+/// Normalized paths whose changes never count: each, and everything under it.
+using Ignored = std::set<std::string>;
+
+Ignored normalized(const std::vector<std::string>& paths) {
+  Ignored result;
+  for (const std::string& path : paths) {
+    if (!path.empty()) result.insert(normalize(path));
+  }
+  return result;
+}
+
+/// Whether normalized `path` is in `ignored` or under a path that is.
+bool is_ignored(const Ignored& ignored, std::string path) {
+  while (!ignored.empty()) {
+    if (ignored.contains(path)) return true;
+    const std::size_t slash = path.rfind('/');
+    if (slash == 0 || slash == std::string::npos) return false;
+    path.resize(slash);
+  }
+  return false;
+}
+
+/// Calls visit(relative name, full path, lstat) for every entry under `dir`
+/// (normalized), at any depth, skipping editor and VCS noise and `ignored`;
+/// descends into real directories only (not through symbolic links, so it
+/// cannot loop).
 using Visit = std::function<void(const std::string&, const std::string&, const struct stat&)>;
-void walk(const std::string& dir, const std::string& relative, const Visit& visit) {
+void walk(const std::string& dir, const std::string& relative, const Visit& visit,
+          const Ignored& ignored) {
   DIR* handle = ::opendir(dir.c_str());
   if (handle == nullptr) return;
   std::vector<std::string> subdirs;
   while (const dirent* entry = ::readdir(handle)) {
     const std::string name = entry->d_name;
     if (name == "." || name == ".." || is_editor_or_vcs_noise(name)) continue;
+    if (is_ignored(ignored, dir + "/" + name)) continue;
     struct stat st {};
     if (::fstatat(::dirfd(handle), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     const std::string rel = relative.empty() ? name : relative + "/" + name;
@@ -147,7 +172,7 @@ void walk(const std::string& dir, const std::string& relative, const Visit& visi
   }
   ::closedir(handle);  // before descending: one open handle per level at most
   for (const std::string& name : subdirs) {
-    walk(dir + "/" + name, relative.empty() ? name : relative + "/" + name, visit);
+    walk(dir + "/" + name, relative.empty() ? name : relative + "/" + name, visit, ignored);
   }
 }
 
@@ -166,17 +191,31 @@ PathState from_stat(const struct stat& st) {
   return state;
 }
 
+/// When the entry `full` (lstat `st`) last changed, for changed_since(): a
+/// file's ctime; a folder's birth time, so that a folder created counts but a
+/// file added to an existing one (a target, an editor's swap file) does not
+/// count for the folder (the file itself does, unless ignored). The ctime
+/// where the file system keeps no birth time.
+std::int64_t entry_change_ns(const std::string& full, const struct stat& st) {
+  if (!S_ISDIR(st.st_mode)) return to_ns(st.st_ctim);
+  struct statx sx {};
+  if (::statx(AT_FDCWD, full.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BTIME, &sx) == 0 &&
+      (sx.stx_mask & STATX_BTIME) != 0) {
+    return static_cast<std::int64_t>(sx.stx_btime.tv_sec) * kNanosPerSecond + sx.stx_btime.tv_nsec;
+  }
+  return to_ns(st.st_ctim);
+}
+
 /// Fills the entries_* fields of a directory's state from its tree.
-void add_entries(const std::string& dir, PathState& state) {
+void add_entries(const std::string& dir, PathState& state, const Ignored& ignored) {
   std::string listing;
-  walk(dir, "", [&](const std::string& rel, const std::string&, const struct stat& st) {
+  const Visit visit = [&](const std::string& rel, const std::string& full, const struct stat& st) {
     const PathState entry = from_stat(st);
-    // A folder's ctime too: a folder created (or emptied) counts for
-    // changed_since(), even if noise added to a folder can count as well.
-    state.entries_ctime_ns = std::max(state.entries_ctime_ns, to_ns(st.st_ctim));
+    state.entries_ctime_ns = std::max(state.entries_ctime_ns, entry_change_ns(full, st));
     listing += fmt::format("{}//{} {} {} {}\n", rel, entry.inode, entry.mtime_ns, entry.ctime_ns,
                            entry.size);
-  });
+  };
+  walk(normalize(dir), "", visit, ignored);
   state.entries_digest = std::hash<std::string>{}(listing);
 }
 
@@ -184,7 +223,7 @@ void add_entries(const std::string& dir, PathState& state) {
 /// a symbolic link), and for a directory each entry under it by relative name.
 using TreeState = std::map<std::string, PathState>;
 
-TreeState tree_state(const std::string& path) {
+TreeState tree_state(const std::string& path, const Ignored& ignored) {
   TreeState tree;
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -193,18 +232,19 @@ TreeState tree_state(const std::string& path) {
   }
   tree[""] = from_stat(st);
   if (S_ISDIR(st.st_mode)) {
-    walk(path, "", [&](const std::string& rel, const std::string&, const struct stat& entry) {
+    const Visit visit = [&](const std::string& rel, const std::string&, const struct stat& entry) {
       tree[rel] = from_stat(entry);
-    });
+    };
+    walk(path, "", visit, ignored);
   }
   return tree;
 }
 
-PathState state_of(const std::string& path) {
+PathState state_of(const std::string& path, const Ignored& ignored) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return PathState{};
   PathState state = from_stat(st);
-  if (state.is_dir) add_entries(path, state);
+  if (state.is_dir) add_entries(path, state, ignored);
   return state;
 }
 
@@ -250,6 +290,8 @@ struct Watcher::State {
   std::unordered_map<int, DirWatch> watches;
   /// Normalized paths changed and not yet reported.
   std::set<std::string> pending;
+  /// Paths under watched directories whose changes do not count (watch()).
+  Ignored ignored;
   bool overflow = false;
   bool need_rearm = false;
 
@@ -287,7 +329,7 @@ struct Watcher::State {
       }
     }
     scanned.clear();
-    for (const auto& [key, spellings] : given) scanned[key] = tree_state(key);
+    for (const auto& [key, spellings] : given) scanned[key] = tree_state(key, ignored);
     next_scan = Clock::now() + *poll_interval;
     need_rearm = false;
   }
@@ -334,10 +376,11 @@ struct Watcher::State {
     // The directory `key` and every directory under it: all their entries matter.
     auto whole_tree = [&](const std::string& key) {
       if (const int wd = add_dir(key, key); wd >= 0) fresh[wd].whole.push_back(key);
-      walk(key, "", [&](const std::string&, const std::string& full, const struct stat& st) {
+      const Visit visit = [&](const std::string&, const std::string& full, const struct stat& st) {
         if (!S_ISDIR(st.st_mode)) return;
         if (const int wd = add_dir(full, key); wd >= 0) fresh[wd].whole.push_back(key);
-      });
+      };
+      walk(key, "", visit, ignored);
     };
 
     try {
@@ -397,7 +440,8 @@ struct Watcher::State {
     }
     const bool structural = (event.mask & kStructureEvents) != 0;
     bool relevant = false;
-    if (!watch.whole.empty() && !is_editor_or_vcs_noise(event.name)) {
+    if (!watch.whole.empty() && !is_editor_or_vcs_noise(event.name) &&
+        !is_ignored(ignored, watch.dir + "/" + event.name)) {
       pending.insert(watch.whole.begin(), watch.whole.end());
       relevant = true;
       // A directory appeared in a watched tree (created, moved in): watch it too.
@@ -426,7 +470,7 @@ struct Watcher::State {
     if (Clock::now() < next_scan) return false;
     bool relevant = false;
     for (auto& [key, before] : scanned) {
-      TreeState now = tree_state(key);
+      TreeState now = tree_state(key, ignored);
       if (now != before) {
         pending.insert(key);
         relevant = true;
@@ -522,7 +566,8 @@ milliseconds Watcher::until_next_scan() const {
 
 std::size_t Watcher::watched_directories() const { return state_->watches.size(); }
 
-void Watcher::watch(const std::vector<std::string>& paths) {
+void Watcher::watch(const std::vector<std::string>& paths,
+                    const std::vector<std::string>& ignored) {
   State& s = *state_;
   if (s.polling()) s.next_scan = Clock::now();  // a last look with the old set
   s.drain();                                    // what happened so far, by the old set's watches
@@ -532,6 +577,7 @@ void Watcher::watch(const std::vector<std::string>& paths) {
   }
   std::erase_if(s.pending, [&](const std::string& key) { return !given.contains(key); });
   s.given = std::move(given);
+  s.ignored = normalized(ignored);
   s.arm(/*report_existence=*/false);
 }
 
@@ -575,10 +621,12 @@ std::optional<Change> Watcher::wait(milliseconds debounce, milliseconds timeout,
   return s.take_change();
 }
 
-Snapshot Snapshot::take(const std::vector<std::string>& paths) {
+Snapshot Snapshot::take(const std::vector<std::string>& paths,
+                        const std::vector<std::string>& ignored) {
+  const Ignored skipped = normalized(ignored);
   Snapshot snapshot;
   for (const std::string& path : paths) {
-    if (!path.empty()) snapshot.states_[path] = state_of(path);
+    if (!path.empty()) snapshot.states_[path] = state_of(path, skipped);
   }
   return snapshot;
 }
@@ -598,12 +646,13 @@ std::int64_t file_clock_now_ns() {
   return to_ns(now);
 }
 
-std::vector<std::string> changed_since(const std::vector<std::string>& paths,
-                                       std::int64_t since_ns) {
+std::vector<std::string> changed_since(const std::vector<std::string>& paths, std::int64_t since_ns,
+                                       const std::vector<std::string>& ignored) {
+  const Ignored skipped = normalized(ignored);
   std::vector<std::string> changed;
   for (const std::string& path : paths) {
     if (path.empty()) continue;
-    const PathState state = state_of(path);
+    const PathState state = state_of(path, skipped);
     // Not the mtime: anyone may set it to the future (touch -d, tar, a skewed
     // clock), and it would count as changed in every cycle until then. Any
     // write, touch or rename sets the ctime to now.

@@ -451,6 +451,31 @@ def test_editor_and_vcs_noise_does_not_start_a_cycle(project, auto):
     assert cycles_started_by_changes(err) == 1
 
 
+def test_the_state_database_and_targets_in_a_watch_folder_start_no_cycle(project, auto):
+    """`watch: ['.']`: the cycle writes .doit.db and the task its target, both
+    in the watched tree; neither may start the next cycle (a loop)."""
+    project.write("a.txt", "a\n")
+    project.write("out/keep", "")
+    project.dodo("""
+def task_t():
+    return {'actions': ['echo run >> out/runs.txt'], 'watch': ['.'],
+            'targets': ['out/runs.txt']}
+""")
+    a = auto("t")
+    assert wait_until(lambda: project.exists("out/runs.txt")
+                      and project.read("out/runs.txt").count("run") == 1)
+    assert wait_until(lambda: watching(a))
+    project.write("a.txt", "b\n")
+    assert wait_until(lambda: project.read("out/runs.txt").count("run") == 2)
+    assert wait_until(lambda: watching(a))
+    time.sleep(1)  # a loop would have run the task again by now
+    rc, _, err = a.stop()
+    assert rc == 0
+    assert project.read("out/runs.txt").count("run") == 2
+    assert "while the tasks ran" not in err
+    assert cycles_started_by_changes(err) == 1
+
+
 def inotify_descriptors(pid):
     fd_dir = f"/proc/{pid}/fd"
     return [fd for fd in os.listdir(fd_dir)

@@ -213,6 +213,17 @@ TEST_F(WatcherTest, GitStatusInWatchedDirectoryIsQuiet) {
   EXPECT_TRUE(stays_quiet());
 }
 
+TEST_F(WatcherTest, IgnoredPathsUnderWatchedDirectoryDoNotCount) {
+  const std::string sub = make_dir("sub");
+  make_dir("sub/out/deeper");
+  watcher_.watch({sub}, {path("sub/out"), path("sub/.doit.db")});
+  write("sub/out/deeper/target.o", "x");
+  write("sub/.doit.db", "x");
+  EXPECT_TRUE(stays_quiet());
+  write("sub/.doit.dbx", "not the database");
+  EXPECT_TRUE(reports({sub}));
+}
+
 TEST_F(WatcherTest, ANamedPathIsWatchedEvenIfItLooksLikeNoise) {
   const std::string backup = write("notes.txt~", "one");
   watcher_.watch({backup});
@@ -545,6 +556,15 @@ TEST_F(PollingWatcherTest, ReportsChangesDeepInWatchedDirectoryAndIgnoresNoise) 
   EXPECT_TRUE(reports({path("sub")}));
 }
 
+TEST_F(PollingWatcherTest, IgnoredPathsUnderWatchedDirectoryDoNotCount) {
+  make_dir("sub/out");
+  polling_.watch({path("sub")}, {path("sub/out")});
+  write("sub/out/target.o", "x");
+  EXPECT_TRUE(stays_quiet());
+  write("sub/source.c", "x");
+  EXPECT_TRUE(reports({path("sub")}));
+}
+
 TEST_F(PollingWatcherTest, ReadableExtraFdWakesWait) {
   polling_.watch({write("a.txt", "one")});
   int fds[2];
@@ -671,6 +691,23 @@ TEST_F(SnapshotTest, PathsRecordedInOnlyOneSnapshotAreNotCompared) {
   const std::string a = write("a.txt", "one");
   const std::string b = write("b.txt", "one");
   EXPECT_TRUE(Snapshot::take({a}).diff(Snapshot::take({a, b})).empty());
+}
+
+TEST_F(SnapshotTest, IgnoredPathsAndFilesAddedToExistingFoldersAreNotChanges) {
+  make_dir("sub/out");
+  make_dir("sub/src");
+  const std::string sub = path("sub");
+  const Paths ignored = {path("sub/out")};
+  std::this_thread::sleep_for(kClockTick);
+  const Snapshot before = Snapshot::take({sub}, ignored);
+  const std::int64_t mark = file_clock_now_ns();
+  write("sub/out/target.o", "x");
+  write("sub/src/.main.c.swp", "x");
+  EXPECT_TRUE(before.diff(Snapshot::take({sub}, ignored)).empty());
+  EXPECT_TRUE(changed_since({sub}, mark, ignored).empty());
+  make_dir("sub/new");  // a folder created is a change
+  EXPECT_EQ(changed_since({sub}, mark, ignored), Paths{sub});
+  EXPECT_EQ(before.diff(Snapshot::take({sub}, ignored)), Paths{sub});
 }
 
 TEST_F(SnapshotTest, ChangedSinceIgnoresAnMtimeInTheFuture) {

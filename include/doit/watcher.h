@@ -23,7 +23,8 @@ inline constexpr std::chrono::milliseconds kDefaultPollInterval{500};
 
 /// True for names that editors and version control systems write next to the
 /// files they handle, and that never make a change by themselves: VCS folders
-/// (.git, .hg, .svn, .bzr, _darcs, CVS, .jj), vim's swap and probe files
+/// (.git, .hg, .svn, .bzr, _darcs, CVS, .jj) and Python's __pycache__, vim's
+/// swap and probe files
 /// (.x.swp, .x.swo, .x.swn, .x.swx, 4913), backups (x~), emacs' lock and
 /// auto-save files (.#x, #x#) and JetBrains' save files (x___jb_tmp___).
 bool is_editor_or_vcs_noise(std::string_view name);

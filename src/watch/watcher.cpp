@@ -21,16 +21,18 @@
 namespace doit {
 
 bool is_editor_or_vcs_noise(std::string_view name) {
-  static constexpr std::string_view kVcsFolders[] = {".git",   ".hg", ".svn", ".bzr",
-                                                     "_darcs", "CVS", ".jj"};
+  // Version control, and Python's byte-code cache (written when a cycle
+  // imports a module that lies in a watch folder).
+  static constexpr std::string_view kFolders[] = {".git",   ".hg", ".svn", ".bzr",
+                                                  "_darcs", "CVS", ".jj",  "__pycache__"};
   static constexpr std::string_view kSuffixes[] = {".swp", ".swo",         ".swn",        ".swx",
                                                    "~",    "___jb_tmp___", "___jb_old___"};
   // vim probes whether it may write a folder with a file named 4913 (then
   // 5036, 5159, ... while the name is taken).
   constexpr unsigned long kVimProbeFirst = 4913;
   constexpr unsigned long kVimProbeStep = 123;
-  for (std::string_view vcs : kVcsFolders) {
-    if (name == vcs) return true;
+  for (std::string_view folder : kFolders) {
+    if (name == folder) return true;
   }
   for (std::string_view suffix : kSuffixes) {
     if (name.ends_with(suffix)) return true;

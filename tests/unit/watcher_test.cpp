@@ -481,9 +481,10 @@ TEST_F(WatcherTest, UnreadableDirectoryThrowsErrorNamingIt) {
 }
 
 TEST(EditorOrVcsNoiseTest, NamesEditorAndVcsFilesOnly) {
-  for (const char* noise : {".git", ".hg", ".svn", ".bzr", "_darcs", "CVS", ".main.c.swp",
-                            ".main.c.swo", ".main.c.swx", "main.c~", "4913", "5036", ".#main.c",
-                            "#main.c#", "main.c___jb_tmp___", "main.c___jb_old___"}) {
+  for (const char* noise :
+       {".git", ".hg", ".svn", ".bzr", "_darcs", "CVS", ".main.c.swp", ".main.c.swo", ".main.c.swx",
+        "main.c~", "4913", "5036", ".#main.c", "#main.c#", "main.c___jb_tmp___",
+        "main.c___jb_old___", "__pycache__"}) {
     EXPECT_TRUE(is_editor_or_vcs_noise(noise)) << noise;
   }
   for (const char* real : {"main.c", ".gitignore", ".github", "git", "swp", "4912", "4914",

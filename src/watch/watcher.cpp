@@ -391,8 +391,8 @@ struct Watcher::State {
         now_existed[key] = found.exists;
         anchor(fs::path(key), key);
         if (found.is_symlink) {
-          std::error_code ignored;
-          const fs::path resolved = fs::weakly_canonical(key, ignored);
+          std::error_code unresolved;  // a dangling link: anchor the link only
+          const fs::path resolved = fs::weakly_canonical(key, unresolved);
           if (!resolved.empty() && resolved != fs::path(key)) anchor(resolved, key);
         }
         if (found.is_dir) whole_tree(key);

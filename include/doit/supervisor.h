@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,9 @@ namespace doit {
 /// How a cycle process talks to the supervisor: lines on the socket it was
 /// given (--auto-report=FD).
 ///   "watch <path>"   a path whose change starts the next cycle
+///   "ignore <path>"  under a watched folder, a path whose changes (and those
+///                    of everything under it) start none: the state
+///                    database and its side files, the targets
 ///   "loaded"         dodo.py loaded and the tasks created
 ///   "selected"       the command-line names were all found
 ///   "stop <task>"    about to run <task>: stop its old server first; the
@@ -22,6 +26,7 @@ namespace doit {
 ///                    cycle is done, its process goes on serving
 namespace auto_report {
 inline constexpr std::string_view kWatch = "watch ";
+inline constexpr std::string_view kIgnore = "ignore ";
 inline constexpr std::string_view kLoaded = "loaded";
 inline constexpr std::string_view kSelected = "selected";
 inline constexpr std::string_view kStop = "stop ";
@@ -47,6 +52,8 @@ struct AutoOptions {
   int stop_signal = 0;
   /// How long it may take to exit before it is killed.
   std::chrono::milliseconds stop_timeout{5000};
+  /// Poll the files at this interval instead of using inotify (--poll).
+  std::optional<std::chrono::milliseconds> poll_interval;
 };
 
 /// Runs cycles until SIGINT, SIGTERM or SIGHUP (then stops the running cycle

@@ -51,6 +51,9 @@ std::vector<OptionDef> auto_options() {
   defs.push_back(option_value("debounce", 0, "debounce", OptType::kInt,
                               "milliseconds a burst of changes must stay quiet before a cycle",
                               std::to_string(kDefaultDebounceMs)));
+  defs.push_back(option_value("poll", 0, "poll", OptType::kInt,
+                              "look at the files every MS milliseconds instead of using inotify",
+                              "0"));
   defs.push_back(option_value("stop_signal", 0, "stop-signal", OptType::kString,
                               "signal that stops a running cycle's processes", "SIGTERM"));
   defs.push_back(option_value("stop_timeout", 0, "stop-timeout", OptType::kString,
@@ -98,6 +101,11 @@ int execute_auto(const Invocation& inv, const Parsed& parsed) {
                    (fs::path(inv.initial_workdir) / "doit.cfg").string(),
                    (fs::path(inv.initial_workdir) / "pyproject.toml").string()};
   ao.debounce = std::chrono::milliseconds(opt.get_int("debounce", kDefaultDebounceMs));
+  if (const long long poll_ms = opt.get_int("poll", 0); poll_ms > 0) {
+    ao.poll_interval = std::chrono::milliseconds(poll_ms);
+  } else if (poll_ms < 0) {
+    throw UserError("auto: --poll must be a positive number of milliseconds");
+  }
   ao.success_command = opt.get_string("success_callback");
   ao.failure_command = opt.get_string("failure_callback");
   ao.stop_signal = parse_signal(opt.get_string("stop_signal", "SIGTERM"));

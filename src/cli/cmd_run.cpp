@@ -48,7 +48,10 @@ size_t apply_task_options(Task& task, const std::vector<std::string>& words) {
 }
 
 UserError unknown_name(const Invocation& inv, const std::string& word) {
-  if (inv.command_named) {
+  // An auto cycle (`doit run --auto-report=FD`) says what pydoit's auto says.
+  const bool auto_cycle = std::ranges::any_of(
+      inv.argv, [](const std::string& arg) { return arg.starts_with("--auto-report="); });
+  if (inv.command_named && !auto_cycle) {
     return UserError(
         fmt::format("command `run` invalid parameter: \"{}\". Must be a task, or a target.\n"
                     "Type \"{} list\" to see available tasks",
@@ -176,6 +179,7 @@ class AutoReport {
     [[maybe_unused]] const ssize_t n = ::write(fd_, out.data(), out.size());
   }
   void watch(const std::string& path) { line(std::string(auto_report::kWatch) + path); }
+  void ignore(const std::string& path) { line(std::string(auto_report::kIgnore) + path); }
   /// Asks the supervisor to stop `task`'s old server and waits until it did.
   void stop_before(const std::string& task) {
     if (fd_ < 0) return;
@@ -219,6 +223,11 @@ void report_watch_set(AutoReport& report, const Invocation& inv, const DodoSessi
   for (const std::string& p : paths) {
     if (graph.task_for_target(p) == TaskGraph::kNotFound) report.watch(fs::absolute(p).string());
   }
+  for (const Task& task : graph.tasks()) {
+    for (const std::string& target : task.targets) report.ignore(fs::absolute(target).string());
+  }
+  const std::string db = fs::absolute(session.options.get_string("dep_file", ".doit.db")).string();
+  for (const char* side : {"", "-wal", "-shm", "-journal"}) report.ignore(db + side);
   report.watch(session.dodo_path);
   for (const std::string& m :
        python::local_module_files(fs::path(session.dodo_path).parent_path().string())) {

@@ -72,8 +72,14 @@ void say(const std::string& line) {
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
 }
 
-/// Spawns argv in a new process group, signals back to their defaults.
+/// Spawns argv in a new process group, signals back to their defaults, stdin
+/// from /dev/null: the group is not the terminal's foreground group, so a
+/// read from the terminal would stop it (SIGTTIN) for ever; it reads end of
+/// file instead.
 pid_t spawn(const std::vector<std::string>& argv) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setpgroup(&attr, 0);
@@ -83,8 +89,9 @@ pid_t spawn(const std::vector<std::string>& argv) {
   for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, cargv[0], nullptr, &attr, cargv.data(), environ);
+  const int rc = posix_spawn(&pid, cargv[0], &actions, &attr, cargv.data(), environ);
   posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     throw std::runtime_error(fmt::format("cannot start {}: {}", argv[0], std::strerror(rc)));
   }
@@ -130,15 +137,24 @@ struct Cycle {
   bool loaded = false;
   bool selected = false;
   std::vector<std::string> watch;
+  std::vector<std::string> ignore;
   std::string serving;  // the task whose process runs on, once reported
   std::optional<int> status;
 
   bool running() const { return pid > 0 && !status; }
 };
 
+WatcherOptions watcher_options(const AutoOptions& opt) {
+  WatcherOptions options;
+  options.poll_interval = opt.poll_interval;
+  options.on_fallback = say;
+  return options;
+}
+
 class Supervisor {
  public:
-  explicit Supervisor(const AutoOptions& opt) : opt_(opt), last_watch_(opt.base_watch) {}
+  explicit Supervisor(const AutoOptions& opt)
+      : opt_(opt), watcher_(watcher_options(opt)), last_watch_(opt.base_watch) {}
 
   int run() {
     try {
@@ -158,8 +174,10 @@ class Supervisor {
       std::vector<pollfd> fds = {{g_signal_pipe[0], POLLIN, 0}};
       if (cycle_.fd >= 0) fds.push_back({cycle_.fd, POLLIN, 0});
       if (serving_.fd >= 0) fds.push_back({serving_.fd, POLLIN, 0});
-      if (armed_) fds.push_back({watcher_.fd(), POLLIN, 0});
-      if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return shut_down(1);
+      if (armed_ && watcher_.fd() >= 0) fds.push_back({watcher_.fd(), POLLIN, 0});
+      // A polling watcher has no descriptor: wake up when its next scan is due.
+      const int timeout_ms = armed_ ? static_cast<int>(watcher_.until_next_scan().count()) : -1;
+      if (::poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) return shut_down(1);
       drain_signal_pipe();
       if (g_stop_signal != 0) return shut_down(0);
       read_reports();
@@ -187,7 +205,8 @@ class Supervisor {
     armed_ = false;
     started_ns_ = file_clock_now_ns();
     previous_watch_ = last_watch_;
-    before_ = Snapshot::take(previous_watch_);
+    before_ = Snapshot::take(previous_watch_, last_ignore_);
+    previous_ignore_ = last_ignore_;
   }
 
   void read_reports() {
@@ -212,6 +231,8 @@ class Supervisor {
       c.buffer.erase(0, nl + 1);
       if (line.starts_with(auto_report::kWatch)) {
         c.watch.push_back(line.substr(auto_report::kWatch.size()));
+      } else if (line.starts_with(auto_report::kIgnore)) {
+        c.ignore.push_back(line.substr(auto_report::kIgnore.size()));
       } else if (line == auto_report::kLoaded) {
         c.loaded = true;
       } else if (line == auto_report::kSelected) {
@@ -273,8 +294,11 @@ class Supervisor {
     if (done.loaded) {
       // Written or created since the cycle started, or (of what was watched
       // before) deleted or replaced.
-      std::vector<std::string> during = changed_since(watch_set(done), started_ns_);
-      for (std::string& p : before_.diff(Snapshot::take(previous_watch_))) during.push_back(p);
+      const std::vector<std::string> watch = watch_set(done);  // sets last_ignore_
+      std::vector<std::string> during = changed_since(watch, started_ns_, last_ignore_);
+      for (std::string& p : before_.diff(Snapshot::take(previous_watch_, previous_ignore_))) {
+        during.push_back(p);
+      }
       std::sort(during.begin(), during.end());
       during.erase(std::unique(during.begin(), during.end()), during.end());
       if (!during.empty()) {
@@ -291,6 +315,7 @@ class Supervisor {
     if (c.loaded) {
       watch.insert(watch.end(), c.watch.begin(), c.watch.end());
       last_watch_ = watch;
+      last_ignore_ = c.ignore;
     } else {
       watch = last_watch_;  // a broken dodo.py: wait for the next edit, no busy loop
     }
@@ -300,7 +325,8 @@ class Supervisor {
   }
 
   void arm(const Cycle& c) {
-    watcher_.watch(watch_set(c));  // WatchError: run() stops everything
+    const std::vector<std::string> watch = watch_set(c);  // sets last_ignore_
+    watcher_.watch(watch, last_ignore_);                  // WatchError: run() stops everything
     armed_ = true;
   }
 
@@ -357,8 +383,10 @@ class Supervisor {
   Cycle serving_;
   std::set<pid_t> groups_;
   std::vector<std::string> last_watch_;
-  std::vector<std::string> previous_watch_;  // the watch set when the cycle started
-  Snapshot before_;                          // ... and its state then
+  std::vector<std::string> last_ignore_;      // the last loaded cycle's "ignore" paths
+  std::vector<std::string> previous_watch_;   // the watch set when the cycle started
+  std::vector<std::string> previous_ignore_;  // ... what it ignored
+  Snapshot before_;                           // ... and its state then
   std::int64_t started_ns_ = 0;
 };
 

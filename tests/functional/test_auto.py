@@ -3,11 +3,14 @@ set, long-running tasks (servers) restarted only after what they depend on
 was rebuilt, and nothing left running when it stops. Real processes, real
 sockets, real files."""
 
+import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import termios
 import time
 import urllib.request
 
@@ -110,12 +113,12 @@ def task_serve():
 class Auto:
     """A running `doit auto` in its own session."""
 
-    def __init__(self, project, *args):
+    def __init__(self, project, *args, wrapper=(), stdin=subprocess.DEVNULL, preexec_fn=None):
         self.project = project
         self.proc = subprocess.Popen(
-            doit_command() + ["auto", "--debounce", "50", *args], cwd=project.path,
-            env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True)
+            [*wrapper, *doit_command(), "auto", "--debounce", "50", *args], cwd=project.path,
+            env=clean_env(), stdin=stdin, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec_fn)
 
     def stop(self, sig=signal.SIGINT, timeout=20):
         os.killpg(self.proc.pid, sig)
@@ -140,8 +143,8 @@ class Auto:
 def auto(project):
     started = []
 
-    def start(*args):
-        a = Auto(project, *args)
+    def start(*args, **kwargs):
+        a = Auto(project, *args, **kwargs)
         started.append(a)
         return a
 
@@ -343,4 +346,233 @@ def task_t():
 """)
     r = project.run("auto", "nosuch", timeout=20)
     assert r.rc == 3
-    assert 'Invalid parameter: "nosuch"' in r.err or 'invalid parameter: "nosuch"' in r.err
+    # pydoit 0.31.1's auto prints the message without a command (not `run`).
+    assert r.err.startswith(
+        'ERROR: Invalid parameter: "nosuch". Must be a command, task, or a target.\n'
+        'Type "doit help" to see available commands.\n'
+        'Type "doit list" to see available tasks.\n')
+    assert "`run`" not in r.err
+    assert r.out == ""
+
+
+def runs(project):
+    return project.read("runs.txt").count("run") if project.exists("runs.txt") else 0
+
+
+CHANGE_LINE = "doit auto: "
+
+
+def cycles_started_by_changes(err):
+    """Cycles started by the watcher (not by the checks after a cycle, whose
+    lines end with "changed while the tasks ran")."""
+    return sum(1 for line in err.splitlines()
+               if line.startswith(CHANGE_LINE) and line.endswith(" changed"))
+
+
+def watching(a):
+    """True when `doit auto` has no child (no cycle running, none to reap)
+    and sleeps: it is waiting for the watcher."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[1]) == a.proc.pid:
+            return False
+    with open(f"/proc/{a.proc.pid}/stat") as f:
+        stat = f.read()
+    return stat[stat.rindex(")") + 2] == "S"
+
+
+def settled(a, project, n):
+    """The n-th run is done and `doit auto` waits for the next change."""
+    return wait_until(lambda: runs(project) == n) and wait_until(lambda: watching(a))
+
+
+WATCH_FOLDER_DODO = """
+def task_t():
+    return {'actions': ['echo run >> runs.txt'], 'watch': ['conf']}
+"""
+
+
+def test_a_watch_folder_is_watched_recursively_new_subfolders_too(project, auto):
+    project.write("conf/a.txt", "a\n")
+    project.dodo(WATCH_FOLDER_DODO)
+    a = auto("t")
+    assert settled(a, project, 1)
+    os.makedirs(project.path / "conf/sub/deeper")
+    assert settled(a, project, 2)
+    project.write("conf/sub/deeper/x.txt", "x\n")  # in a folder created after the start
+    assert settled(a, project, 3)
+    os.rename(project.path / "conf/sub/deeper/x.txt", project.path / "conf/y.txt")
+    assert settled(a, project, 4)
+    os.rename(project.path / "conf/y.txt", project.path / "moved-out.txt")
+    assert settled(a, project, 5)
+    project.touch("conf/a.txt")
+    assert settled(a, project, 6)
+    shutil.rmtree(project.path / "conf/sub")
+    assert settled(a, project, 7)
+    rc, out, err = a.stop()
+    assert rc == 0
+    assert runs(project) == 7
+    assert cycles_started_by_changes(err) == 6
+
+
+def test_editor_and_vcs_noise_does_not_start_a_cycle(project, auto):
+    if shutil.which("git") is None:
+        pytest.skip("no git")
+    project.write("conf/a.txt", "a\n")
+    project.dodo(WATCH_FOLDER_DODO)
+    git = ["git", "-C", str(project.path / "conf")]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "a.txt"], check=True)
+    a = auto("t")
+    assert settled(a, project, 1)
+    # What vim does when it opens a file, then quits without saving, and
+    # what emacs leaves; then git, which rewrites .git/index.
+    project.write("conf/.a.txt.swp", "swap")
+    project.write("conf/4913", "")
+    os.remove(project.path / "conf/4913")
+    project.write("conf/a.txt~", "a\n")
+    project.write("conf/.#a.txt", "lock")
+    subprocess.run([*git, "status"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([*git, "add", "a.txt"], check=True)
+    os.remove(project.path / "conf/.a.txt.swp")
+    time.sleep(1.5)  # a cycle would have started and run by now
+    assert runs(project) == 1
+    project.write("conf/a.txt", "real edit\n")
+    assert wait_until(lambda: runs(project) == 2)
+    rc, _, err = a.stop()
+    assert rc == 0
+    assert cycles_started_by_changes(err) == 1
+
+
+def test_the_state_database_and_targets_in_a_watch_folder_start_no_cycle(project, auto):
+    """`watch: ['.']`: the cycle writes .doit.db and the task its target, both
+    in the watched tree; neither may start the next cycle (a loop)."""
+    project.write("a.txt", "a\n")
+    project.write("out/keep", "")
+    project.dodo("""
+def task_t():
+    return {'actions': ['echo run >> out/runs.txt'], 'watch': ['.'],
+            'targets': ['out/runs.txt']}
+""")
+    a = auto("t")
+    assert wait_until(lambda: project.exists("out/runs.txt")
+                      and project.read("out/runs.txt").count("run") == 1)
+    assert wait_until(lambda: watching(a))
+    project.write("a.txt", "b\n")
+    assert wait_until(lambda: project.read("out/runs.txt").count("run") == 2)
+    assert wait_until(lambda: watching(a))
+    time.sleep(1)  # a loop would have run the task again by now
+    rc, _, err = a.stop()
+    assert rc == 0
+    assert project.read("out/runs.txt").count("run") == 2
+    assert "while the tasks ran" not in err
+    assert cycles_started_by_changes(err) == 1
+
+
+def inotify_descriptors(pid):
+    fd_dir = f"/proc/{pid}/fd"
+    return [fd for fd in os.listdir(fd_dir)
+            if os.readlink(os.path.join(fd_dir, fd)) == "anon_inode:inotify"]
+
+
+POLL_DODO = """
+def task_t():
+    return {'actions': ['echo run >> runs.txt'], 'file_dep': ['in.txt'], 'watch': ['conf'],
+            'uptodate': [False]}
+"""
+
+
+def check_edits_deletions_and_touch_are_seen(a, project):
+    """Four changes, each made while `doit auto` waits: each starts a cycle."""
+    assert settled(a, project, 1)
+    project.write("in.txt", "edited\n")
+    assert settled(a, project, 2)
+    project.touch("in.txt")
+    assert settled(a, project, 3)
+    project.write("conf/deep/new.txt", "x\n")
+    assert settled(a, project, 4)
+    os.remove(project.path / "conf/deep/new.txt")
+    assert settled(a, project, 5)
+
+
+def test_poll_sees_edits_deletions_and_touch_without_inotify(project, auto):
+    project.write("in.txt", "in\n")
+    project.write("conf/deep/a.txt", "a\n")
+    project.dodo(POLL_DODO)
+    a = auto("--poll", "50", "t")
+    assert wait_until(lambda: runs(project) == 1)
+    assert inotify_descriptors(a.proc.pid) == []
+    check_edits_deletions_and_touch_are_seen(a, project)
+    rc, _, err = a.stop()
+    assert rc == 0
+    assert "inotify" not in err
+    assert cycles_started_by_changes(err) == 4
+
+
+def limited_inotify(sysctl, value):
+    """A wrapper that runs a command in a user namespace of its own, where the
+    kernel's inotify limit `sysctl` (/proc/sys/user/...) is `value`: a real
+    exhaustion that does not touch the limits of anyone else on the machine."""
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "sh", "-c",
+                            f"echo {value} > /proc/sys/user/{sysctl}"],
+                           capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no user namespace with its own {sysctl}: {probe.stderr.decode()}")
+    return ["unshare", "--user", "--map-root-user", "sh", "-c",
+            f'echo {value} > /proc/sys/user/{sysctl} && exec "$@"', "sh"]
+
+
+@pytest.mark.parametrize("sysctl, value, named", [
+    ("max_inotify_watches", 2, "fs.inotify.max_user_watches"),
+    ("max_inotify_instances", 0, "fs.inotify.max_user_instances"),
+])
+def test_exhausted_inotify_falls_back_to_polling(project, auto, sysctl, value, named):
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare")
+    project.write("in.txt", "in\n")
+    project.write("conf/deep/a.txt", "a\n")
+    project.write("conf/other/b.txt", "b\n")  # more folders than watches
+    project.dodo(POLL_DODO)
+    a = auto("t", wrapper=limited_inotify(sysctl, value))
+    check_edits_deletions_and_touch_are_seen(a, project)
+    rc, out, err = a.stop()
+    assert rc == 0
+    notices = [line for line in err.splitlines() if named in line]
+    assert len(notices) == 1, err
+    assert notices[0].startswith("doit auto: cannot ")
+    assert "polling the files every 500 ms instead" in notices[0]
+    assert out.splitlines() == [".  t"] * 5
+    assert cycles_started_by_changes(err) == 4
+
+
+def test_a_task_reading_the_terminal_reads_end_of_file(project, auto):
+    """`doit auto` in the foreground of a terminal: a cycle is not in the
+    terminal's foreground process group, so a read from the terminal would
+    stop it (SIGTTIN) for ever. Its stdin is /dev/null instead."""
+    project.write("in.txt", "in\n")
+    project.dodo("""
+def task_ask():
+    return {'actions': ['cat; echo "run $?" >> runs.txt'], 'file_dep': ['in.txt']}
+""")
+    controller, terminal = os.openpty()
+    try:
+        a = auto("ask", stdin=terminal,
+                 preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+        assert os.tcgetpgrp(controller) == a.proc.pid  # auto is in the foreground
+        assert wait_until(lambda: runs(project) == 1, timeout=10), [
+            (pid, open(f"/proc/{pid}/stat").read().split(") ")[1][0])
+            for pid in session_processes(a.proc.pid)]
+        assert project.read("runs.txt") == "run 0\n"
+        rc, out, _ = a.stop()
+        assert rc == 0
+        assert out == ".  ask\n"
+    finally:
+        os.close(controller)
+        os.close(terminal)

@@ -1,6 +1,8 @@
 #include "doit/watcher.h"
 
 #include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,12 +138,97 @@ TEST_F(WatcherTest, ReportsWriteToEntryOfWatchedDirectory) {
   EXPECT_TRUE(reports({sub}));
 }
 
-TEST_F(WatcherTest, IgnoresFilesDeeperThanWatchedDirectory) {
-  make_dir("sub/deeper");
-  write("sub/deeper/f.txt", "one");
+TEST_F(WatcherTest, ReportsWriteDeepInWatchedDirectory) {
+  make_dir("sub/deeper/deepest");
+  write("sub/deeper/deepest/f.txt", "one");
   watcher_.watch({path("sub")});
-  write("sub/deeper/f.txt", "two");
+  write("sub/deeper/deepest/f.txt", "two");
+  EXPECT_TRUE(reports({path("sub")}));
+}
+
+TEST_F(WatcherTest, WatchesSubdirectoriesCreatedLater) {
+  const std::string sub = make_dir("sub");
+  watcher_.watch({sub});
+  make_dir("sub/new/newer");
+  EXPECT_TRUE(reports({sub}));
+  write("sub/new/newer/f.txt", "x");
+  EXPECT_TRUE(reports({sub})) << "the new sub-folders are not watched";
+  fs::remove(path("sub/new/newer/f.txt"));
+  EXPECT_TRUE(reports({sub}));
+}
+
+TEST_F(WatcherTest, WatchesSubdirectoryMovedIntoWatchedDirectory) {
+  const std::string sub = make_dir("sub");
+  make_dir("outside/inner");
+  watcher_.watch({sub});
+  fs::rename(path("outside"), path("sub/moved"));
+  EXPECT_TRUE(reports({sub}));
+  write("sub/moved/inner/f.txt", "x");
+  EXPECT_TRUE(reports({sub}));
+}
+
+TEST_F(WatcherTest, ReportsBothSidesOfARename) {
+  const std::string from_dir = make_dir("from");
+  const std::string to_dir = make_dir("to");
+  make_dir("from/deep");
+  const std::string old_name = write("from/deep/a.txt", "one");
+  const std::string new_name = path("elsewhere.txt");
+  watcher_.watch({from_dir, to_dir, old_name, new_name});
+  fs::rename(old_name, new_name);
+  EXPECT_TRUE(reports({new_name, from_dir, old_name}));  // sorted: 'e' < 'f'
+
+  fs::rename(new_name, path("to/a.txt"));
+  EXPECT_TRUE(reports({new_name, to_dir}));
+}
+
+TEST_F(WatcherTest, IgnoresEditorAndVcsNoiseInWatchedDirectory) {
+  const std::string sub = make_dir("sub");
+  write("sub/a.txt", "one");
+  make_dir("sub/deep");
+  make_dir("sub/.git/objects");
+  watcher_.watch({sub});
+  for (const char* noise : {"sub/.a.txt.swp", "sub/.a.txt.swx", "sub/a.txt~", "sub/4913",
+                            "sub/deep/5036", "sub/.#a.txt", "sub/#a.txt#", "sub/.git/index",
+                            "sub/.git/objects/ab", "sub/deep/b.txt___jb_tmp___"}) {
+    write(noise, "x");
+  }
+  fs::remove(path("sub/4913"));
+  make_dir("sub/.hg/store");
   EXPECT_TRUE(stays_quiet());
+  write("sub/deep/4914", "not vim's probe");
+  EXPECT_TRUE(reports({sub}));
+}
+
+TEST_F(WatcherTest, GitStatusInWatchedDirectoryIsQuiet) {
+  if (std::system("git --version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no git";
+  const std::string repo = make_dir("repo");
+  write("repo/a.txt", "one");
+  const std::string git = "git -C " + repo + " ";
+  ASSERT_EQ(std::system((git + "init -q && " + git + "add a.txt").c_str()), 0);
+  watcher_.watch({repo});
+  write("repo/a.txt", "two");
+  ASSERT_TRUE(reports({repo}));
+  // The index is now stale: status and add rewrite it.
+  ASSERT_EQ(std::system((git + "status > /dev/null && " + git + "add a.txt").c_str()), 0);
+  EXPECT_TRUE(stays_quiet());
+}
+
+TEST_F(WatcherTest, IgnoredPathsUnderWatchedDirectoryDoNotCount) {
+  const std::string sub = make_dir("sub");
+  make_dir("sub/out/deeper");
+  watcher_.watch({sub}, {path("sub/out"), path("sub/.doit.db")});
+  write("sub/out/deeper/target.o", "x");
+  write("sub/.doit.db", "x");
+  EXPECT_TRUE(stays_quiet());
+  write("sub/.doit.dbx", "not the database");
+  EXPECT_TRUE(reports({sub}));
+}
+
+TEST_F(WatcherTest, ANamedPathIsWatchedEvenIfItLooksLikeNoise) {
+  const std::string backup = write("notes.txt~", "one");
+  watcher_.watch({backup});
+  write("notes.txt~", "two");
+  EXPECT_TRUE(reports({backup}));
 }
 
 TEST_F(WatcherTest, ReportsCreationOfFileThatDidNotExist) {
@@ -393,6 +480,162 @@ TEST_F(WatcherTest, UnreadableDirectoryThrowsErrorNamingIt) {
   fs::permissions(locked, fs::perms::owner_all, fs::perm_options::add);
 }
 
+TEST(EditorOrVcsNoiseTest, NamesEditorAndVcsFilesOnly) {
+  for (const char* noise :
+       {".git", ".hg", ".svn", ".bzr", "_darcs", "CVS", ".main.c.swp", ".main.c.swo", ".main.c.swx",
+        "main.c~", "4913", "5036", ".#main.c", "#main.c#", "main.c___jb_tmp___",
+        "main.c___jb_old___", "__pycache__"}) {
+    EXPECT_TRUE(is_editor_or_vcs_noise(noise)) << noise;
+  }
+  for (const char* real : {"main.c", ".gitignore", ".github", "git", "swp", "4912", "4914",
+                           "12345678901234", "#", "a#b", ".env", "version~1.txt"}) {
+    EXPECT_FALSE(is_editor_or_vcs_noise(real)) << real;
+  }
+}
+
+/// Polls every kTestPoll instead of inotify.
+constexpr milliseconds kTestPoll{20};
+
+class PollingWatcherTest : public WatcherTest {
+ protected:
+  ::testing::AssertionResult reports(const Paths& expected) {
+    const auto change = polling_.wait(kTestDebounce, kEventTimeout);
+    if (!change) return ::testing::AssertionFailure() << "no change reported";
+    if (change->paths == expected) return ::testing::AssertionSuccess();
+    auto failure = ::testing::AssertionFailure() << "reported:";
+    for (const std::string& path : change->paths) failure << " " << path;
+    return failure;
+  }
+  bool stays_quiet() { return !polling_.wait(kTestDebounce, kQuietTimeout).has_value(); }
+
+  static WatcherOptions polling_options() {
+    WatcherOptions options;
+    options.poll_interval = kTestPoll;
+    return options;
+  }
+
+  Watcher polling_{polling_options()};
+};
+
+TEST_F(PollingWatcherTest, UsesNoInotifyDescriptor) {
+  EXPECT_TRUE(polling_.polling());
+  EXPECT_EQ(polling_.fd(), -1);
+  polling_.watch({write("a.txt", "one")});
+  EXPECT_LE(polling_.until_next_scan(), kTestPoll);
+  EXPECT_FALSE(watcher_.polling());
+  EXPECT_EQ(watcher_.until_next_scan(), Watcher::kNoTimeout);
+}
+
+TEST_F(PollingWatcherTest, ReportsWriteTouchDeletionAndCreation) {
+  const std::string file = write("a.txt", "one");
+  const std::string later = path("later/x.txt");
+  polling_.watch({file, later});
+  write("a.txt", "two!");
+  EXPECT_TRUE(reports({file}));
+  const timespec times[2] = {{1, 0}, {1, 0}};  // a touch to 1970: only the times change
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, 0), 0);
+  EXPECT_TRUE(reports({file}));
+  fs::remove(file);
+  EXPECT_TRUE(reports({file}));
+  make_dir("later");
+  write("later/x.txt", "");
+  EXPECT_TRUE(reports({later}));
+}
+
+TEST_F(PollingWatcherTest, ReportsChangesDeepInWatchedDirectoryAndIgnoresNoise) {
+  const std::string sub = make_dir("sub/deep");
+  write("sub/deep/a.txt", "one");
+  polling_.watch({path("sub")});
+  write("sub/deep/.a.txt.swp", "x");
+  make_dir("sub/.git");
+  write("sub/.git/index", "x");
+  EXPECT_TRUE(stays_quiet());
+  make_dir("sub/deep/new");
+  write("sub/deep/new/b.txt", "x");
+  EXPECT_TRUE(reports({path("sub")}));
+  fs::rename(path("sub/deep/a.txt"), path("sub/deep/new/a.txt"));
+  EXPECT_TRUE(reports({path("sub")}));
+}
+
+TEST_F(PollingWatcherTest, IgnoredPathsUnderWatchedDirectoryDoNotCount) {
+  make_dir("sub/out");
+  polling_.watch({path("sub")}, {path("sub/out")});
+  write("sub/out/target.o", "x");
+  EXPECT_TRUE(stays_quiet());
+  write("sub/source.c", "x");
+  EXPECT_TRUE(reports({path("sub")}));
+}
+
+TEST_F(PollingWatcherTest, ReadableExtraFdWakesWait) {
+  polling_.watch({write("a.txt", "one")});
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  ASSERT_EQ(::write(fds[1], "!", 1), 1);
+  EXPECT_FALSE(polling_.wait(kTestDebounce, Watcher::kNoTimeout, fds[0]).has_value());
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST_F(TempDirTest, FallsBackToPollingWhenInotifyRunsOutOfWatches) {
+  constexpr int kWatchesLeft = 2;
+  int calls = 0;
+  std::string notice;
+  WatcherOptions options;
+  options.on_fallback = [&](const std::string& message) { notice += message + "\n"; };
+  // inotify_add_watch as it behaves once fs.inotify.max_user_watches is reached.
+  options.add_watch = [&](int fd, const char* dir, std::uint32_t mask) {
+    if (++calls > kWatchesLeft) {
+      errno = ENOSPC;
+      return -1;
+    }
+    return ::inotify_add_watch(fd, dir, mask);
+  };
+  Watcher watcher(options);
+  EXPECT_FALSE(watcher.polling());
+  const std::string sub = make_dir("sub/a/b/c");
+  watcher.watch({path("sub")});
+  EXPECT_TRUE(watcher.polling());
+  EXPECT_EQ(watcher.fd(), -1);
+  EXPECT_EQ(watcher.watched_directories(), 0u);
+  EXPECT_NE(notice.find("fs.inotify.max_user_watches"), std::string::npos) << notice;
+  EXPECT_NE(notice.find("polling"), std::string::npos) << notice;
+  EXPECT_EQ(std::count(notice.begin(), notice.end(), '\n'), 1) << notice;
+  write("sub/a/b/c/f.txt", "x");
+  const auto change = watcher.wait(kTestDebounce, kEventTimeout);
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(change->paths, Paths{path("sub")});
+}
+
+TEST_F(TempDirTest, FallsBackToPollingWhenNoInotifyInstanceCanBeOpened) {
+  const std::string file = write("a.txt", "one");
+  EXPECT_EXIT(
+      {
+        // No descriptor left for this process: inotify_init1 fails with EMFILE,
+        // as it does when fs.inotify.max_user_instances is reached.
+        rlimit original{};
+        ::getrlimit(RLIMIT_NOFILE, &original);
+        const int lowest_free = ::dup(0);
+        if (lowest_free < 0) std::_Exit(2);
+        ::close(lowest_free);
+        rlimit none = original;
+        none.rlim_cur = static_cast<rlim_t>(lowest_free);
+        if (::setrlimit(RLIMIT_NOFILE, &none) != 0) std::_Exit(2);
+        std::string notice;
+        WatcherOptions options;
+        options.on_fallback = [&](const std::string& message) { notice = message; };
+        Watcher watcher(options);
+        ::setrlimit(RLIMIT_NOFILE, &original);
+        if (!watcher.polling() || notice.find("max_user_instances") == std::string::npos) {
+          std::_Exit(3);
+        }
+        watcher.watch({file});
+        std::ofstream(file) << "two";
+        const auto change = watcher.wait(kTestDebounce, kEventTimeout);
+        std::_Exit(change && change->paths == Paths{file} ? 0 : 4);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 using SnapshotTest = TempDirTest;
 
 TEST_F(SnapshotTest, DiffFindsModifiedCreatedAndDeletedPaths) {
@@ -449,6 +692,36 @@ TEST_F(SnapshotTest, PathsRecordedInOnlyOneSnapshotAreNotCompared) {
   const std::string a = write("a.txt", "one");
   const std::string b = write("b.txt", "one");
   EXPECT_TRUE(Snapshot::take({a}).diff(Snapshot::take({a, b})).empty());
+}
+
+TEST_F(SnapshotTest, IgnoredPathsAndFilesAddedToExistingFoldersAreNotChanges) {
+  make_dir("sub/out");
+  make_dir("sub/src");
+  const std::string sub = path("sub");
+  const Paths ignored = {path("sub/out")};
+  std::this_thread::sleep_for(kClockTick);
+  const Snapshot before = Snapshot::take({sub}, ignored);
+  const std::int64_t mark = file_clock_now_ns();
+  write("sub/out/target.o", "x");
+  write("sub/src/.main.c.swp", "x");
+  EXPECT_TRUE(before.diff(Snapshot::take({sub}, ignored)).empty());
+  EXPECT_TRUE(changed_since({sub}, mark, ignored).empty());
+  make_dir("sub/new");  // a folder created is a change
+  EXPECT_EQ(changed_since({sub}, mark, ignored), Paths{sub});
+  EXPECT_EQ(before.diff(Snapshot::take({sub}, ignored)), Paths{sub});
+}
+
+TEST_F(SnapshotTest, ChangedSinceIgnoresAnMtimeInTheFuture) {
+  const std::string file = write("future.txt", "one");
+  constexpr std::int64_t kAnHourAhead = 3600;
+  timespec times[2] = {{0, UTIME_OMIT}, {0, 0}};
+  times[1].tv_sec = ::time(nullptr) + kAnHourAhead;  // as `touch -d` or tar with a skewed clock
+  ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, 0), 0);
+  std::this_thread::sleep_for(kClockTick);
+  const std::int64_t mark = file_clock_now_ns();
+  EXPECT_TRUE(changed_since({file}, mark).empty());
+  write("future.txt", "two");
+  EXPECT_EQ(changed_since({file}, mark), Paths{file});
 }
 
 TEST(ChangedSinceTest, ReportsPathsChangedAtOrAfterTheMark) {

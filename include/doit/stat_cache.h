@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "doit/fs.h"
@@ -22,8 +23,15 @@ class StatCache : public FileSystem {
   /// "missing") is left out, so that asking for it reports the error then.
   /// Replaces what an earlier call kept.
   void prefetch(const std::vector<std::string>& paths, unsigned threads);
+  /// The same in the background: returns once the paths are indexed; the
+  /// first stat() (or invalidate()) waits for the workers to finish.
+  void prefetch_async(const std::vector<std::string>& paths, unsigned threads);
+  ~StatCache() override;
   /// From now on every call goes to the disk.
-  void invalidate() const override { valid_ = false; }
+  void invalidate() const override {
+    finish();
+    valid_ = false;
+  }
 
   FileStat stat(const std::string& path) const override;
   Hash128 hash(const std::string& path) const override { return base_.hash(path); }
@@ -43,7 +51,16 @@ class StatCache : public FileSystem {
   /// The slot holding `path` (hash `h`), or the empty slot where it belongs.
   std::size_t probe(std::string_view path, std::uint64_t h) const;
 
+  /// Indexes the distinct paths of `paths` (nothing stated yet).
+  void index(const std::vector<std::string>& paths);
+  /// A worker's loop: takes blocks of entries until none is left.
+  void work();
+  /// Waits for the background workers, if any.
+  void finish() const;
+
   const FileSystem& base_;
+  std::atomic<size_t> next_block_{0};
+  mutable std::vector<std::thread> workers_;
   /// Every distinct path, one after the other.
   std::string text_;
   /// In first-seen order.

@@ -394,6 +394,18 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
                         ? static_cast<int>(std::get<long long>(parsed.values.at("auto_report")))
                         : -1);
   DodoSession session = open_dodo(inv, cmd, parsed);
+  // Every file_dep and target is stat()ed in the background while the
+  // options, the selection and the state are read.
+  RealFileSystem disk;
+  StatCache fs(disk);
+  {
+    std::vector<std::string> paths;
+    for (const Task& t : session.graph->tasks()) {
+      paths.insert(paths.end(), t.file_dep.begin(), t.file_dep.end());
+      paths.insert(paths.end(), t.targets.begin(), t.targets.end());
+    }
+    fs.prefetch_async(paths, std::max(1u, std::thread::hardware_concurrency()));
+  }
   report.line(auto_report::kLoaded);
   const OptionValues& opt = session.options;
 
@@ -476,16 +488,6 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
                     reporter_name, inv.bin));
   }
 
-  RealFileSystem disk;
-  StatCache fs(disk);
-  {
-    std::vector<std::string> paths;
-    for (const Task& t : session.graph->tasks()) {
-      paths.insert(paths.end(), t.file_dep.begin(), t.file_dep.end());
-      paths.insert(paths.end(), t.targets.begin(), t.targets.end());
-    }
-    fs.prefetch(paths, std::max(1u, std::thread::hardware_concurrency()));
-  }
   python::PyFormatter formatter;
   set_interrupt_hook(python::interrupt_python);
   install_interrupt_handlers();

@@ -31,7 +31,9 @@ std::size_t StatCache::probe(std::string_view path, std::uint64_t h) const {
   }
 }
 
-void StatCache::prefetch(const std::vector<std::string>& paths, unsigned threads) {
+void StatCache::index(const std::vector<std::string>& paths) {
+  finish();
+  valid_ = false;
   text_.clear();
   entries_.clear();
   slots_.assign(std::bit_ceil(std::max<size_t>(1, paths.size() * kSlotsPerEntry)), kEmptySlot);
@@ -49,39 +51,59 @@ void StatCache::prefetch(const std::vector<std::string>& paths, unsigned threads
     text_.append(p);
   }
   next_hint_.store(0, std::memory_order_relaxed);
+  next_block_.store(0, std::memory_order_relaxed);
+}
 
-  // Workers take blocks of entries from a shared counter, so that a worker
-  // the scheduler delays (the machine is shared) holds back no one.
-  // stat() wants NUL-terminated paths: each worker copies into its own buffer.
+// Workers take blocks of entries from a shared counter, so that a worker the
+// scheduler delays (the machine is shared) holds back no one. stat() wants
+// NUL-terminated paths: each worker copies into its own buffer.
+void StatCache::work() {
   const size_t n = entries_.size();
-  std::atomic<size_t> next{0};
-  const auto work = [&] {
-    std::string path;
-    for (;;) {
-      const size_t begin = next.fetch_add(kPathsPerBlock, std::memory_order_relaxed);
-      if (begin >= n) return;
-      const size_t end = std::min(n, begin + kPathsPerBlock);
-      for (size_t i = begin; i < end; ++i) {
-        Entry& e = entries_[i];
-        path.assign(text_of(e));
-        try {
-          e.stat = base_.stat(path);
-          e.ok = true;
-        } catch (const FsError&) {
-          // asked again later, it reports the error then
-        }
+  std::string path;
+  for (;;) {
+    const size_t begin = next_block_.fetch_add(kPathsPerBlock, std::memory_order_relaxed);
+    if (begin >= n) return;
+    const size_t end = std::min(n, begin + kPathsPerBlock);
+    for (size_t i = begin; i < end; ++i) {
+      Entry& e = entries_[i];
+      path.assign(text_of(e));
+      try {
+        e.stat = base_.stat(path);
+        e.ok = true;
+      } catch (const FsError&) {
+        // asked again later, it reports the error then
       }
     }
-  };
-  const size_t workers = std::max<size_t>(1, std::min<size_t>(threads, n / kMinPathsPerThread));
-  std::vector<std::thread> pool;
-  for (size_t w = 1; w < workers; ++w) pool.emplace_back(work);
-  work();
-  for (std::thread& t : pool) t.join();
+  }
+}
+
+void StatCache::prefetch(const std::vector<std::string>& paths, unsigned threads) {
+  index(paths);
+  const size_t workers =
+      std::max<size_t>(1, std::min<size_t>(threads, entries_.size() / kMinPathsPerThread));
+  for (size_t w = 1; w < workers; ++w) workers_.emplace_back([this] { work(); });
+  work();  // this thread too
+  finish();
   valid_ = true;
 }
 
+void StatCache::prefetch_async(const std::vector<std::string>& paths, unsigned threads) {
+  index(paths);
+  const size_t workers =
+      std::max<size_t>(1, std::min<size_t>(threads, entries_.size() / kMinPathsPerThread));
+  for (size_t w = 0; w < workers; ++w) workers_.emplace_back([this] { work(); });
+  valid_ = true;  // stat() finishes the work first
+}
+
+void StatCache::finish() const {
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+}
+
+StatCache::~StatCache() { finish(); }
+
 FileStat StatCache::stat(const std::string& path) const {
+  if (!workers_.empty()) finish();
   if (valid_) {
     // Checks ask for the paths mostly in the order they were prefetched:
     // try the entry after the last one found before hashing.

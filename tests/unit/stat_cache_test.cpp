@@ -110,6 +110,32 @@ TEST(StatCacheTest, ManyPathsOnSeveralThreadsGiveTheDiskAnswers) {
   EXPECT_EQ(disk.calls(), static_cast<int>(paths.size()));
 }
 
+TEST(StatCacheTest, BackgroundPrefetchIsFinishedByTheFirstStat) {
+  FakeFileSystem files;
+  const std::vector<std::string> paths = many_paths(5000);
+  for (size_t i = 0; i < paths.size(); i += 2) files.write(paths[i], "x", 7);
+  CountingFileSystem disk(files);
+  StatCache cache(disk);
+  cache.prefetch_async(paths, 2);
+  EXPECT_TRUE(cache.stat(paths[0]).exists);  // waits for the workers
+  const int after_prefetch = disk.calls();
+  EXPECT_EQ(after_prefetch, 5000);
+  for (size_t i = 0; i < paths.size(); ++i) EXPECT_EQ(cache.stat(paths[i]).exists, i % 2 == 0);
+  EXPECT_EQ(disk.calls(), after_prefetch);
+}
+
+TEST(StatCacheTest, InvalidateDuringABackgroundPrefetchWaitsForIt) {
+  FakeFileSystem files;
+  files.write("a", "x", 1);
+  CountingFileSystem disk(files);
+  StatCache cache(disk);
+  cache.prefetch_async(many_paths(2000), 2);
+  cache.invalidate();
+  EXPECT_EQ(disk.calls(), 2000);
+  EXPECT_TRUE(cache.stat("a").exists);
+  EXPECT_EQ(disk.calls(), 2001);  // from the disk now
+}
+
 TEST(StatCacheTest, SecondPrefetchReplacesTheFirst) {
   FakeFileSystem files;
   files.write("a", "x", 5);

@@ -27,7 +27,13 @@ std::atomic<int> g_interrupt_signal{0};
 std::atomic<InterruptHook> g_hook{nullptr};
 
 void on_interrupt(int sig) {
-  if (g_interrupt_signal.load() == 0) g_interrupt_signal.store(sig);
+  int none = 0;
+  const bool first = g_interrupt_signal.compare_exchange_strong(none, sig);
+  // A terminal's Ctrl-C or hang-up reaches the whole process group, but a
+  // `kill` of doit alone does not reach the running command: pass SIGTERM
+  // and SIGHUP on, once, when doit leads its group (a group led by another
+  // process, e.g. the script that started doit, is left alone).
+  if (first && sig != SIGINT && ::getpgrp() == ::getpid()) ::kill(0, sig);
   if (const InterruptHook hook = g_hook.load(); hook != nullptr) hook();
 }
 
@@ -61,6 +67,7 @@ void install_interrupt_handlers() {
   sa.sa_flags = 0;  // no SA_RESTART: poll/waitpid see EINTR
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
 }
 
 // ---------------------------------------------------------------------------

@@ -57,6 +57,10 @@ class TaskConverter {
 
   Task convert(py::dict d) {
     Task task;
+    // A basename that is not a str becomes the name (pydoit's wording).
+    if (py::handle name = d["name"]; !PyUnicode_Check(name.ptr())) {
+      bad_type(py::str(name).cast<std::string>(), "name", "str", name);
+    }
     task.name = d["name"].cast<std::string>();
     if (!d.contains("actions")) {
       throw DodoError(fmt::format("Task {} must contain 'actions' field. {}", task.name,
@@ -242,6 +246,21 @@ class TaskConverter {
     return out;
   }
 
+  /// actions(), each checked now: pydoit refuses a teardown or clean item that
+  /// is no action when it loads the task (those of `actions` when they run).
+  std::vector<Action> checked_actions(const Task& task, const char* key, py::handle v) {
+    std::vector<Action> out = actions(task, key, v);
+    for (const Action& a : out) {
+      if (a.is_cmd()) continue;
+      try {
+        a.callable().validate();
+      } catch (const ActionDefinitionError& e) {
+        throw DodoError(e.what());
+      }
+    }
+    return out;
+  }
+
   Action action(const Task& task, const char* key, py::object item) {
     if (PyUnicode_Check(item.ptr())) {
       CmdAction cmd;
@@ -375,12 +394,12 @@ class TaskConverter {
       for (py::handle item : v) task.uptodate.push_back(uptodate_item(task, item));
     } else if (key == "teardown") {
       if (!is_sequence(v)) bad_type(task.name, "teardown", "list, tuple", v);
-      task.teardown = actions(task, "teardown", v);
+      task.teardown = checked_actions(task, "teardown", v);
     } else if (key == "clean") {
       if (PyBool_Check(v.ptr()) && v.cast<bool>()) {
         task.clean_targets = true;
       } else if (is_sequence(v)) {
-        task.clean = actions(task, "clean", v);
+        task.clean = checked_actions(task, "clean", v);
       } else {
         bad_type(task.name, "clean", "list, tuple, True", v);
       }

@@ -793,3 +793,41 @@ def test_an_unreadable_file_dep_is_a_clear_error(shared_project):
             "Dependent file 'secret.txt' cannot be read: Permission denied.") in r.out, r
     r = run_unprivileged(p, "list", "--status")
     assert (r.rc, r.out.split()) == (0, ["R", "secret"]), r
+
+
+# ---------------------------------------------------------------------------
+# Hostile dodo.py (the rest is in test_loading.py and test_validation.py).
+# ---------------------------------------------------------------------------
+
+#: Sub-tasks yielded by one creator. The issue asks for 10^6 (release build,
+#: 2 cores: `list` 16 s, 1.1 GB peak RSS; docs/reliability.md); 100k keeps
+#: the test short, also under the sanitizers. DOIT_TEST_MANY_SUBTASKS asks
+#: for more.
+MANY_SUBTASKS = int(os.environ.get("DOIT_TEST_MANY_SUBTASKS", 100_000))
+#: Peak RSS allowed per sub-task (measured: about 1.1 KB, the Python dicts
+#: included); more means a copy per task crept in.
+MAX_RSS_PER_SUBTASK = 3_000
+
+
+def test_a_creator_yielding_many_sub_tasks_works_in_bounded_memory(project):
+    n = MANY_SUBTASKS
+    project.dodo(f"""
+        def task_many():
+            for i in range({n}):
+                yield {{'name': str(i), 'actions': None}}
+        def task_last():
+            return {{'actions': ['touch last.txt'], 'task_dep': ['many:{n - 1}']}}
+        """)
+    rc, out_len, err_len, rss = run_measured(project, "list", "--all")
+    assert (rc, err_len) == (0, 0)
+    if not sanitized_build():
+        assert rss < 50_000_000 + n * MAX_RSS_PER_SUBTASK, f"peak RSS {rss / 1e6:.0f} MB"
+    r = project.run("list", "--all")
+    names = [line.rstrip() for line in r.out.splitlines()]
+    assert len(names) == n + 2
+    assert set(names) == {"last", "many"} | {f"many:{i}" for i in range(n)}
+    # Run one task at the end of the group: every task is loaded, one runs.
+    r = project.run("last")
+    assert (r.rc, r.out, r.err) == (0, ".  last\n", "")
+    assert project.exists("last.txt")
+    assert f"many:{n - 1}" in recorded_tasks(project)

@@ -216,6 +216,40 @@ def task_slow():
     assert "ERROR: Task 'slow' checking dependencies: Dependent file 'in.txt' does not exist." in out
 
 
+def test_an_edit_made_while_the_tasks_ran_starts_one_more_cycle_not_two(project, auto):
+    # The edit is seen when the cycle ends, and the next cycle runs for it;
+    # the watcher, which saw it too, must not start one more after that.
+    project.write("in.txt", "x\n")
+    project.dodo("""
+def task_slow():
+    return {'actions': ['echo started >> started.txt; while [ ! -e go ]; do sleep 0.02; done; rm go',
+                        'echo run >> runs.txt'],
+            'file_dep': ['in.txt']}
+""")
+
+    def count(name, word):
+        return project.exists(name) and project.read(name).count(word)
+
+    a = auto("--success", "echo ok >> ends.txt", "slow")
+    assert wait_until(lambda: count("started.txt", "started") == 1)
+    project.write("go", "")
+    assert wait_until(lambda: count("ends.txt", "ok") == 1)
+    edit(project, "in.txt", "y\n")  # the watcher is on: it starts cycle 2
+    assert wait_until(lambda: count("started.txt", "started") == 2)
+    edit(project, "in.txt", "z\n")  # while cycle 2 runs
+    project.write("go", "")
+    assert wait_until(lambda: count("started.txt", "started") == 3)
+    project.write("go", "")
+    assert wait_until(lambda: count("ends.txt", "ok") == 3)
+    # A fourth cycle would be announced within the debounce (50 ms).
+    time.sleep(1)
+    _, _, err = a.stop()
+    reasons = [line for line in err.splitlines() if line.startswith("doit auto: ")]
+    assert len(reasons) == 2, err
+    assert reasons[1].endswith("in.txt changed while the tasks ran"), err
+    assert count("ends.txt", "ok") == 3
+
+
 def test_sigterm_stops_a_server_started_through_a_shell(project, auto):
     port = free_port()
     project.write("server.py", SERVER)

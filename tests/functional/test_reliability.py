@@ -417,18 +417,26 @@ def give_to_other_user(path):
         os.chown(path, NOBODY, NOBODY)
 
 
-def test_a_read_only_folder_without_a_database_is_a_clear_error(shared_project):
+def files_beside_the_database(project):
+    return sorted(p.name for p in project.path.iterdir() if p.name.startswith(DB))
+
+
+def test_a_read_only_folder_without_a_database_refuses_run_but_lists(shared_project):
     p = shared_project
     p.dodo(TWO_TASKS)
     p.write("in.txt", "x\n")
     as_other_user()
-    for command in STATE_COMMANDS[:3]:
-        r = run_unprivileged(p, *command)
-        assert_refused(p, r, reason="Fix the permissions")
-    assert not p.exists(DB) and not p.exists("a.out")
+    assert_refused(p, run_unprivileged(p, "run"), reason="Fix the permissions")
+    # Reading commands create nothing: everything is to run.
+    r = run_unprivileged(p, "list", "--status")
+    assert (r.rc, r.out.split(), r.err) == (0, ["R", "a", "R", "b"], ""), r
+    r = run_unprivileged(p, "info", "a")
+    assert (r.rc, r.err) == (1, ""), r
+    assert "status     : run" in r.out
+    assert files_beside_the_database(p) == [] and not p.exists("a.out")
 
 
-def test_a_database_in_a_read_only_folder_is_a_clear_error(shared_project):
+def test_a_database_in_a_read_only_folder_is_read_but_not_written(shared_project):
     p = shared_project
     p.dodo(TWO_TASKS)
     p.write("in.txt", "x\n")
@@ -436,10 +444,37 @@ def test_a_database_in_a_read_only_folder_is_a_clear_error(shared_project):
     (p.path / DB).chmod(0o666)
     before = p.read_bytes(DB)
     as_other_user()
-    for command in STATE_COMMANDS:
+    # Writing needs '.doit.db-wal' and '.doit.db-shm' beside the file.
+    for command in [("run",), ("forget", "a")]:
         r = run_unprivileged(p, *command)
         assert_refused(p, r, reason="'.doit.db-wal' and '.doit.db-shm'")
+    # Reading does not: the file is read as it is.
+    r = run_unprivileged(p, "list", "--status")
+    assert (r.rc, r.out.split(), r.err) == (0, ["U", "a", "U", "b"], ""), r
+    r = run_unprivileged(p, "info", "b")
+    assert (r.rc, r.err) == (0, ""), r
+    assert "status     : up-to-date" in r.out
+    r = run_unprivileged(p, "dumpdb")
+    assert (r.rc, r.err) == (0, ""), r
+    assert r.out.startswith(f"{DB}: doit-cpp state database, 2 tasks\n")
     assert p.read_bytes(DB) == before
+    assert files_beside_the_database(p) == [DB]
+
+
+def test_reading_commands_never_create_or_change_the_database(project):
+    project.dodo(TWO_TASKS)
+    project.write("in.txt", "x\n")
+    for command in [("list", "--status"), ("info", "a")]:
+        project.run(*command)
+        assert files_beside_the_database(project) == [], command
+    assert project.run().rc == 0
+    project.write("in.txt", "changed\n")  # a task to run: nothing to record
+    before = (project.read_bytes(DB), project.mtime_ns(DB))
+    for command in [("list", "--status"), ("info", "a"), ("dumpdb",)]:
+        r = project.run(*command)
+        assert r.err == "", (command, r)
+        assert (project.read_bytes(DB), project.mtime_ns(DB)) == before, command
+        assert files_beside_the_database(project) == [DB], command
 
 
 def test_a_read_only_database_is_refused_before_any_task_runs(shared_project):

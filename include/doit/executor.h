@@ -68,13 +68,14 @@ struct RunOptions {
 /// Exit statuses above this are "Command error" (TaskError), not "Command failed".
 constexpr int kMaxFailedStatus = 125;
 
-/// Set by the SIGINT/SIGTERM handler: stop starting tasks.
+/// Set by the SIGINT/SIGTERM/SIGHUP handler: stop starting tasks.
 bool interrupt_requested();
 /// How many interrupt signals arrived (a second one stops waiting).
 int interrupt_count();
 /// The signal that requested the interrupt (0 if none).
 int interrupt_signal();
-/// Installs handlers for SIGINT/SIGTERM/SIGHUP that request an interrupt.
+/// Installs handlers for SIGINT, SIGTERM and SIGHUP that request an interrupt
+/// (SIGTERM and SIGHUP are passed on to doit's process group when doit leads it).
 void install_interrupt_handlers();
 /// An async-signal-safe function called from the handler (e.g. to interrupt
 /// a running Python action).

@@ -62,6 +62,13 @@ class StateDb {
   /// record. Throws StateDbError when the file is not ours (e.g. pydoit's
   /// dbm/json/sqlite3 state), is corrupt, or has a newer schema.
   static std::unique_ptr<StateDb> open(const std::string& path);
+  /// Opens the database at `path` to read it only (list, info, dumpdb): never
+  /// creates it, never changes it. A missing or empty file has no records.
+  /// In a folder it may not write, a WAL database (whose readers need a
+  /// `-shm` file beside it) is read as it is on disk, when no write-ahead log
+  /// or rollback journal beside it holds changes. Throws StateDbError as
+  /// open() does; the writing methods then throw StateDbError.
+  static std::unique_ptr<StateDb> open_for_reading(const std::string& path);
   ~StateDb();
   StateDb(const StateDb&) = delete;
   StateDb& operator=(const StateDb&) = delete;
@@ -91,6 +98,8 @@ class StateDb {
 
   StateDb(std::string path, sqlite3* db);
   void load();
+  /// Throws StateDbError when opened for reading only.
+  void require_writable() const;
 
   std::string path_;
   sqlite3* db_;

@@ -88,7 +88,7 @@ int execute_dumpdb(const Invocation& inv, const Parsed& parsed) {
   } else {
     std::unique_ptr<StateDb> db;
     try {
-      db = StateDb::open(path);
+      db = StateDb::open_for_reading(path);
     } catch (const StateDbError& e) {
       throw UserError(e.what());
     }

@@ -92,7 +92,7 @@ int execute_info(const Invocation& inv, const Parsed& parsed) {
 
   int code = 0;
   if (!session.options.get_bool("hide_status")) {
-    std::unique_ptr<StateDb> db = open_state(session);
+    std::unique_ptr<StateDb> db = open_state(session, StateAccess::kRead);
     Checker checker = Checker::kContent;
     parse_checker(session.options.get_string("check_file_uptodate", "md5"), &checker);
     RealFileSystem fs;

@@ -116,7 +116,7 @@ int execute_list(const Invocation& inv, const Parsed& parsed) {
   std::unique_ptr<StateDb> db;
   Checker checker = Checker::kContent;
   if (show_status) {
-    db = open_state(session);
+    db = open_state(session, StateAccess::kRead);
     checker = checker_option(opt);
   }
 

@@ -257,8 +257,11 @@ void import_from_pydoit(const python::PydoitState& found) {
 
 }  // namespace
 
-std::unique_ptr<StateDb> open_state(const DodoSession& session) {
+std::unique_ptr<StateDb> open_state(const DodoSession& session, StateAccess access) {
   const std::string path = session.options.get_string("dep_file", ".doit.db");
+  const auto open = [&path, access] {
+    return access == StateAccess::kRead ? StateDb::open_for_reading(path) : StateDb::open(path);
+  };
   try {
     // A missing dep_file: pydoit's dbm.dumb/dbm.ndbm files may sit beside it.
     // An existing one is asked about only when StateDb refuses it (below):
@@ -268,13 +271,13 @@ std::unique_ptr<StateDb> open_state(const DodoSession& session) {
       if (auto found = python::find_pydoit_state(path)) import_from_pydoit(*found);
     }
     try {
-      return StateDb::open(path);
+      return open();
     } catch (const StateDbError&) {
       // Not ours: pydoit's (dbm.gnu, json, sqlite3)? Import it and open again.
       auto found = python::find_pydoit_state(path);
       if (!found) throw;
       import_from_pydoit(*found);
-      return StateDb::open(path);
+      return open();
     }
   } catch (const StateDbError& e) {
     throw UserError(e.what());

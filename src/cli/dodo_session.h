@@ -58,8 +58,14 @@ OptionValues command_options(const Invocation& inv, const Command& cmd, const Pa
 /// command must not call both this and open_dodo.
 OptionValues command_options(const Invocation& inv, const Command& cmd, const Parsed& parsed);
 
-/// Opens the state database named by the options (dep_file).
-std::unique_ptr<StateDb> open_state(const DodoSession& session);
+/// How a command uses the state database.
+enum class StateAccess { kReadWrite, kRead };
+
+/// Opens the state database named by the options (dep_file), importing
+/// pydoit's state first if that is what the file holds. kRead (list, info):
+/// StateDb::open_for_reading, which neither creates nor changes our file.
+std::unique_ptr<StateDb> open_state(const DodoSession& session,
+                                    StateAccess access = StateAccess::kReadWrite);
 
 /// `default_tasks` from DOIT_CONFIG, if set (an empty list is "nothing").
 std::optional<std::vector<std::string>> default_tasks(const DodoSession& session);

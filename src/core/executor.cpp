@@ -31,17 +31,30 @@ std::atomic<int> g_interrupt_count{0};
 /// Written to by the signal handler, so that a parallel run waiting in
 /// poll() wakes up whatever the moment the signal arrives.
 std::atomic<int> g_wake_fd{-1};
+/// The signal doit passed on to its own group (it comes back to doit).
+std::atomic<int> g_forwarded{0};
 
 /// Read by the signal handler: atomic, so that clearing it (before the
 /// interpreter is finalized) is seen by a signal arriving right after.
 std::atomic<InterruptHook> g_hook{nullptr};
 
 void on_interrupt(int sig) {
-  if (g_interrupt_signal.load() == 0) g_interrupt_signal.store(sig);
+  int none = 0;
+  const bool first = g_interrupt_signal.compare_exchange_strong(none, sig);
+  if (g_forwarded.exchange(0) == sig) return;  // our own pass-on, back to us
   g_interrupt_count.fetch_add(1);
   if (const int fd = g_wake_fd.load(); fd >= 0) {
     const char byte = 0;
     [[maybe_unused]] const ssize_t written = ::write(fd, &byte, 1);
+  }
+  // A terminal's Ctrl-C or hang-up reaches the whole process group, but a
+  // `kill` of doit alone does not reach the running command: pass SIGTERM
+  // and SIGHUP on, once, when doit leads its group (a group led by another
+  // process, e.g. the script that started doit, is left alone). doit gets
+  // it back: that one is not counted as a second signal.
+  if (first && sig != SIGINT && ::getpgrp() == ::getpid()) {
+    g_forwarded.store(sig);
+    ::kill(0, sig);
   }
   if (const InterruptHook hook = g_hook.load(); hook != nullptr) hook();
 }

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <numeric>
 #include <set>
@@ -96,13 +97,17 @@ std::string permission_message(const std::string& path, std::string_view doing,
          " beside it).\nFix the permissions, or choose another file with --db-file.";
 }
 
+/// The folder that holds `path`.
+std::string folder_of(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
 /// SQLite could not open the file or the files beside it: says which of
 /// the likely causes it is (its errno is often that of its last attempt).
 std::string cannot_open_message(const std::string& path, std::string_view doing,
                                 const std::string& detail, int system_errno) {
-  const std::size_t slash = path.rfind('/');
-  const std::string folder =
-      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string folder = folder_of(path);
   struct stat st {};
   if (::stat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return quoted(path) + ": cannot " + std::string(doing) + " (" + detail + "): the folder " +
@@ -442,16 +447,63 @@ int read_table_names(sqlite3* db, std::set<std::string>* tables) {
   return rc;
 }
 
+/// Whether this process may write `path` and create files beside it.
+bool may_write_beside(const std::string& path) {
+  return ::access(path.c_str(), W_OK) == 0 && ::access(folder_of(path).c_str(), W_OK | X_OK) == 0;
+}
+
+/// Whether the file on disk holds every commit: no write-ahead log with pages
+/// not yet copied back, no rollback journal to play back.
+bool complete_on_disk(const std::string& path) {
+  for (const char* beside : {"-wal", "-journal"}) {
+    struct stat st {};
+    if (::stat((path + beside).c_str(), &st) == 0 && st.st_size > 0) return false;
+  }
+  return true;
+}
+
+/// `path` as an SQLite URI that reads the file as it is, without locks or a
+/// `-shm` file (only for a file nobody may change: see complete_on_disk).
+std::string immutable_uri(const std::string& path) {
+  std::string uri = "file:";
+  for (const char c : std::filesystem::absolute(path).string()) {
+    if (c == '?' || c == '#' || c == '%') {
+      constexpr char kHex[] = "0123456789ABCDEF";
+      constexpr unsigned kNibble = 4;
+      constexpr unsigned kLowNibble = 0xF;
+      const auto byte = static_cast<unsigned char>(c);
+      uri += '%';
+      uri += kHex[byte >> kNibble];
+      uri += kHex[byte & kLowNibble];
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?immutable=1";
+}
+
 /// Looks inside an existing SQLite file without writing to it: true if it
 /// holds our schema, false if it is empty; throws if it belongs to someone else.
 /// Except after a crash in the middle of a write (a hot rollback journal, a
 /// write-ahead log to replay): only a writer may recover the file, and SQLite
 /// then restores its last committed state before anything is read.
-bool probe_has_our_schema(const std::string& path) {
-  Connection db = open_connection(path, SQLITE_OPEN_READONLY);
+/// With `reader`, the connection that read it is kept there, to read the rest:
+/// a read-write one when this process may write (only a writer removes the
+/// `-wal` and `-shm` files when it closes), else a read-only one, or, when
+/// SQLite cannot read so (no `-shm` can be made), the file as it is on disk.
+bool probe_has_our_schema(const std::string& path, Connection* reader = nullptr) {
+  const bool may_write = reader == nullptr || may_write_beside(path);
+  Connection db =
+      open_connection(path, may_write && reader ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY);
   std::set<std::string> tables;
   int rc = read_table_names(db.get(), &tables);
-  if ((rc & kByteMask) == SQLITE_READONLY) {
+  const int primary = rc & kByteMask;
+  if (!may_write && (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN) &&
+      complete_on_disk(path)) {
+    db = open_connection(immutable_uri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI);
+    tables.clear();
+    rc = read_table_names(db.get(), &tables);
+  } else if (primary == SQLITE_READONLY) {
     db = open_connection(path, SQLITE_OPEN_READWRITE);
     tables.clear();
     rc = read_table_names(db.get(), &tables);
@@ -465,6 +517,8 @@ bool probe_has_our_schema(const std::string& path) {
     if (rc == SQLITE_DONE) throw StateDbError(corrupt_message(path, "no schema version"));
     if (rc != SQLITE_ROW) fail(db.get(), path, rc, "read it");
     check_schema_version(path, column_string(version.get(), 0));
+    version.reset();
+    if (reader != nullptr) *reader = std::move(db);
     return true;
   }
   if (tables.contains("doit")) throw StateDbError(foreign_message(path, "pydoit's sqlite3 format"));
@@ -628,6 +682,22 @@ std::unique_ptr<StateDb> StateDb::open(const std::string& path) {
   return state;
 }
 
+std::unique_ptr<StateDb> StateDb::open_for_reading(const std::string& path) {
+  std::unique_ptr<StateDb> state(new StateDb(path, nullptr));
+  Connection reader;
+  if (probe_is_sqlite(path) && probe_has_our_schema(path, &reader)) {
+    state->db_ = reader.release();  // now closed by ~StateDb
+    state->load();
+  }
+  return state;
+}
+
+void StateDb::require_writable() const {
+  if (!statements_->begin) {
+    throw StateDbError(quoted(path_) + ": opened for reading only; cannot write to it.");
+  }
+}
+
 StateDb::StateDb(std::string path, sqlite3* db)
     : path_(std::move(path)), db_(db), statements_(std::make_unique<Statements>()) {}
 
@@ -677,6 +747,7 @@ const TaskRecord* StateDb::find(const std::string& task) const {
 void StateDb::save_success(const std::string& task, const std::string& checker,
                            std::vector<std::pair<std::string, FileSignature>> deps,
                            std::string values_json, std::optional<std::string> result_json) {
+  require_writable();
   const auto old = records_.find(task);
   const bool result_given = result_json.has_value();
   TaskRecord record;
@@ -706,6 +777,7 @@ void StateDb::save_success(const std::string& task, const std::string& checker,
 }
 
 void StateDb::remove(const std::string& task) {
+  require_writable();
   sqlite3_stmt* remove = statements_->remove.get();
   bind_text(remove, kNameParameter, task);
   statements_->run_in_transaction(db_, path_, remove);
@@ -713,6 +785,7 @@ void StateDb::remove(const std::string& task) {
 }
 
 void StateDb::set_ignored(const std::string& task, bool ignored) {
+  require_writable();
   const auto it = records_.find(task);
   if (it == records_.end() && !ignored) return;  // nothing to clear
   sqlite3_stmt* set = statements_->set_ignored.get();
@@ -723,6 +796,7 @@ void StateDb::set_ignored(const std::string& task, bool ignored) {
 }
 
 void StateDb::remove_all() {
+  require_writable();
   statements_->run_in_transaction(db_, path_, statements_->remove_all.get());
   records_.clear();
 }

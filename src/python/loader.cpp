@@ -111,7 +111,16 @@ class TaskConverter {
   Task convert(py::dict d) {
     Task task;
     py::handle name = dict_get(d, name_key_);
-    task.name = name ? to_string(name) : d["name"].cast<std::string>();  // KeyError as before
+    py::object looked_up;
+    if (!name) {
+      looked_up = d["name"];  // KeyError as before
+      name = looked_up;
+    }
+    // A basename that is not a str becomes the name (pydoit's wording).
+    if (!PyUnicode_Check(name.ptr())) {
+      bad_type(py::str(name).cast<std::string>(), "name", "str", name);
+    }
+    task.name = to_string(name);
     if (!dict_get(d, actions_key_)) {
       throw DodoError(fmt::format("Task {} must contain 'actions' field. {}", task.name,
                                   py_repr(user_view(d))));
@@ -319,6 +328,21 @@ class TaskConverter {
     return out;
   }
 
+  /// actions(), each checked now: pydoit refuses a teardown or clean item that
+  /// is no action when it loads the task (those of `actions` when they run).
+  std::vector<Action> checked_actions(const Task& task, const char* key, py::handle v) {
+    std::vector<Action> out = actions(task, key, v);
+    for (const Action& a : out) {
+      if (a.is_cmd()) continue;
+      try {
+        a.callable().validate();
+      } catch (const ActionDefinitionError& e) {
+        throw DodoError(e.what());
+      }
+    }
+    return out;
+  }
+
   Action action(const Task& task, const char* key, py::object item) {
     if (PyUnicode_Check(item.ptr())) {
       CmdAction cmd;
@@ -456,12 +480,12 @@ class TaskConverter {
       for (py::handle item : v) task.uptodate.push_back(uptodate_item(task, item));
     } else if (key == "teardown") {
       if (!is_sequence(v)) bad_type(task.name, "teardown", "list, tuple", v);
-      task.teardown = actions(task, "teardown", v);
+      task.teardown = checked_actions(task, "teardown", v);
     } else if (key == "clean") {
       if (PyBool_Check(v.ptr()) && v.cast<bool>()) {
         task.clean_targets = true;
       } else if (is_sequence(v)) {
-        task.clean = actions(task, "clean", v);
+        task.clean = checked_actions(task, "clean", v);
       } else {
         bad_type(task.name, "clean", "list, tuple, True", v);
       }

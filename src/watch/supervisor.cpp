@@ -190,6 +190,9 @@ class Supervisor {
   }
 
   void start_cycle() {
+    // Changes the watcher queued before now, the new cycle sees when it
+    // loads; reported after it, they would start a cycle for nothing.
+    watcher_.wait(std::chrono::milliseconds(0), std::chrono::milliseconds(0));
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) {
       throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));

@@ -179,23 +179,78 @@ def test_server_is_restarted_with_the_new_content_and_nothing_is_left(project, a
 
 
 def test_deleting_a_file_dep_during_a_cycle_starts_the_next(project, auto):
+    # No sleeps: each step waits for what it needs to see. The task waits for
+    # the test in its first action (`go`): a last action running over a
+    # second would make the task a server, whose deletions the watcher
+    # reports as they come ("in.txt changed"), and a slow machine (the
+    # sanitizer build) must not turn this test into that one.
     project.write("in.txt", "x\n")
     project.dodo("""
 def task_slow():
-    return {'actions': ['echo started >> started.txt; sleep 0.8; echo run >> runs.txt'],
+    return {'actions': ['echo started >> started.txt; while [ ! -e go ]; do sleep 0.02; done; rm go',
+                        'echo run >> runs.txt'],
             'file_dep': ['in.txt']}
 """)
-    a = auto("slow")
-    assert wait_until(lambda: project.exists("runs.txt"))
+
+    def count(name, word):
+        return project.exists(name) and project.read(name).count(word)
+
+    a = auto("--success", "echo ok >> ends.txt", "--failure", "echo failed >> ends.txt", "slow")
+    assert wait_until(lambda: count("started.txt", "started") == 1)
+    project.write("go", "")
+    assert wait_until(lambda: count("ends.txt", "ok") == 1)  # the first cycle ended
     edit(project, "in.txt", "y\n")
     # The second cycle is running its task: delete the file under it.
-    assert wait_until(lambda: project.read("started.txt").count("started") == 2)
+    assert wait_until(lambda: count("started.txt", "started") == 2)
     os.remove(project.path / "in.txt")
-    assert wait_until(lambda: project.read("runs.txt").count("run") == 2)
-    time.sleep(3)  # the next cycle runs and reports the missing file
+    project.write("go", "")
+    # The second cycle fails to record the task; the next one, started at
+    # once, reports the missing file.
+    assert wait_until(lambda: count("ends.txt", "failed") >= 2)
     _, out, err = a.stop()
-    assert "in.txt changed while the tasks ran" in err
-    assert "Dependent file 'in.txt' does not exist" in out
+    assert count("runs.txt", "run") == 2
+    reasons = [line for line in err.splitlines() if line.startswith("doit auto: ")]
+    # The edit: seen by the watcher, or (if made as the first cycle was
+    # ending) right after it.
+    assert reasons[0].endswith("in.txt changed") or reasons[0].endswith(
+        "in.txt changed while the tasks ran"), err
+    assert reasons[1].endswith("in.txt changed while the tasks ran"), err
+    assert "ERROR: Task 'slow' saving success: Dependent file 'in.txt' does not exist." in out
+    assert "ERROR: Task 'slow' checking dependencies: Dependent file 'in.txt' does not exist." in out
+
+
+def test_an_edit_made_while_the_tasks_ran_starts_one_more_cycle_not_two(project, auto):
+    # The edit is seen when the cycle ends, and the next cycle runs for it;
+    # the watcher, which saw it too, must not start one more after that.
+    project.write("in.txt", "x\n")
+    project.dodo("""
+def task_slow():
+    return {'actions': ['echo started >> started.txt; while [ ! -e go ]; do sleep 0.02; done; rm go',
+                        'echo run >> runs.txt'],
+            'file_dep': ['in.txt']}
+""")
+
+    def count(name, word):
+        return project.exists(name) and project.read(name).count(word)
+
+    a = auto("--success", "echo ok >> ends.txt", "slow")
+    assert wait_until(lambda: count("started.txt", "started") == 1)
+    project.write("go", "")
+    assert wait_until(lambda: count("ends.txt", "ok") == 1)
+    edit(project, "in.txt", "y\n")  # the watcher is on: it starts cycle 2
+    assert wait_until(lambda: count("started.txt", "started") == 2)
+    edit(project, "in.txt", "z\n")  # while cycle 2 runs
+    project.write("go", "")
+    assert wait_until(lambda: count("started.txt", "started") == 3)
+    project.write("go", "")
+    assert wait_until(lambda: count("ends.txt", "ok") == 3)
+    # A fourth cycle would be announced within the debounce (50 ms).
+    time.sleep(1)
+    _, _, err = a.stop()
+    reasons = [line for line in err.splitlines() if line.startswith("doit auto: ")]
+    assert len(reasons) == 2, err
+    assert reasons[1].endswith("in.txt changed while the tasks ran"), err
+    assert count("ends.txt", "ok") == 3
 
 
 def test_sigterm_stops_a_server_started_through_a_shell(project, auto):

@@ -224,6 +224,43 @@ def test_exception_in_a_task_creator_prints_traceback_and_exits_3(project):
     )
 
 
+def test_a_generator_raising_half_way_creates_no_task_and_exits_3(project):
+    # The sub-tasks yielded before the exception do not run either.
+    dodo = project.dodo("""
+        def task_gen():
+            for i in range(3):
+                if i == 2:
+                    raise ValueError('broke after %d sub-tasks' % i)
+                yield {'name': str(i), 'actions': ['touch ran%d.txt' % i]}
+        """)
+    r = project.run()
+    assert (r.rc, r.out) == (3, "")
+    assert traceback_shape(r.err, project.path) == (
+        "Traceback (most recent call last):\n"
+        f'  File "{dodo}", line 4, in task_gen\n'
+        "    raise ValueError('broke after %d sub-tasks' % i)\n"
+        "ValueError: broke after 2 sub-tasks\n"
+    )
+    assert not project.exists("ran0.txt") and not project.exists("ran1.txt")
+
+
+@pytest.mark.parametrize("creator, frame", [
+    # a creator calling itself for ever
+    ("def deep(n):\n    return deep(n + 1)\ndef task_rec():\n    return deep(0)\n",
+     "line 2, in deep"),
+    # a generator yielding itself: sub-generators are flattened recursively
+    ("def task_rec():\n    yield task_rec()\n", "line 2, in task_rec"),
+])
+def test_infinite_recursion_in_a_creator_is_a_recursion_error_and_exits_3(project, creator, frame):
+    dodo = project.dodo(creator)
+    r = project.run()
+    assert (r.rc, r.out) == (3, "")
+    assert r.err.startswith("Traceback (most recent call last):\n")
+    assert f'File "{dodo}", {frame}' in r.err
+    assert r.err.endswith("RecursionError: maximum recursion depth exceeded\n")
+    assert "internal error" not in r.err
+
+
 def test_import_error_in_dodo_exits_3(project):
     dodo = project.dodo("import no_such_module_xyz\n")
     r = project.run()

@@ -36,7 +36,10 @@ def finish(proc, timeout=COMMAND_TIMEOUT):
 
 
 def recorded_tasks(project):
-    """The task names `dumpdb` shows, i.e. those with a row in the database."""
+    """The task names `dumpdb` shows, i.e. those with a row in the database
+    (none when there is no database: e.g. a run killed before creating it)."""
+    if not project.exists(DB):
+        return set()
     r = project.run("dumpdb")
     assert r.rc == 0, r
     assert r.err == "", r
@@ -141,7 +144,8 @@ def kill_run(project, after_tasks, delay):
 def check_after_kill(project, killed, where):
     """Every promise of crash safety, for one project whose run was killed."""
     started = names_with_prefix(killed.out, ".  ")
-    # The database opens: `list --status` creates it if the kill came first.
+    # The database opens (`list --status` does not create it if the kill
+    # came first).
     listed = project.run("list", "--status")
     assert listed.rc == 0, (where, listed)
     recorded = recorded_tasks(project)
@@ -417,18 +421,26 @@ def give_to_other_user(path):
         os.chown(path, NOBODY, NOBODY)
 
 
-def test_a_read_only_folder_without_a_database_is_a_clear_error(shared_project):
+def files_beside_the_database(project):
+    return sorted(p.name for p in project.path.iterdir() if p.name.startswith(DB))
+
+
+def test_a_read_only_folder_without_a_database_refuses_run_but_lists(shared_project):
     p = shared_project
     p.dodo(TWO_TASKS)
     p.write("in.txt", "x\n")
     as_other_user()
-    for command in STATE_COMMANDS[:3]:
-        r = run_unprivileged(p, *command)
-        assert_refused(p, r, reason="Fix the permissions")
-    assert not p.exists(DB) and not p.exists("a.out")
+    assert_refused(p, run_unprivileged(p, "run"), reason="Fix the permissions")
+    # Reading commands create nothing: everything is to run.
+    r = run_unprivileged(p, "list", "--status")
+    assert (r.rc, r.out.split(), r.err) == (0, ["R", "a", "R", "b"], ""), r
+    r = run_unprivileged(p, "info", "a")
+    assert (r.rc, r.err) == (1, ""), r
+    assert "status     : run" in r.out
+    assert files_beside_the_database(p) == [] and not p.exists("a.out")
 
 
-def test_a_database_in_a_read_only_folder_is_a_clear_error(shared_project):
+def test_a_database_in_a_read_only_folder_is_read_but_not_written(shared_project):
     p = shared_project
     p.dodo(TWO_TASKS)
     p.write("in.txt", "x\n")
@@ -436,10 +448,37 @@ def test_a_database_in_a_read_only_folder_is_a_clear_error(shared_project):
     (p.path / DB).chmod(0o666)
     before = p.read_bytes(DB)
     as_other_user()
-    for command in STATE_COMMANDS:
+    # Writing needs '.doit.db-wal' and '.doit.db-shm' beside the file.
+    for command in [("run",), ("forget", "a")]:
         r = run_unprivileged(p, *command)
         assert_refused(p, r, reason="'.doit.db-wal' and '.doit.db-shm'")
+    # Reading does not: the file is read as it is.
+    r = run_unprivileged(p, "list", "--status")
+    assert (r.rc, r.out.split(), r.err) == (0, ["U", "a", "U", "b"], ""), r
+    r = run_unprivileged(p, "info", "b")
+    assert (r.rc, r.err) == (0, ""), r
+    assert "status     : up-to-date" in r.out
+    r = run_unprivileged(p, "dumpdb")
+    assert (r.rc, r.err) == (0, ""), r
+    assert r.out.startswith(f"{DB}: doit-cpp state database, 2 tasks\n")
     assert p.read_bytes(DB) == before
+    assert files_beside_the_database(p) == [DB]
+
+
+def test_reading_commands_never_create_or_change_the_database(project):
+    project.dodo(TWO_TASKS)
+    project.write("in.txt", "x\n")
+    for command in [("list", "--status"), ("info", "a")]:
+        project.run(*command)
+        assert files_beside_the_database(project) == [], command
+    assert project.run().rc == 0
+    project.write("in.txt", "changed\n")  # a task to run: nothing to record
+    before = (project.read_bytes(DB), project.mtime_ns(DB))
+    for command in [("list", "--status"), ("info", "a"), ("dumpdb",)]:
+        r = project.run(*command)
+        assert r.err == "", (command, r)
+        assert (project.read_bytes(DB), project.mtime_ns(DB)) == before, command
+        assert files_beside_the_database(project) == [DB], command
 
 
 def test_a_read_only_database_is_refused_before_any_task_runs(shared_project):
@@ -793,3 +832,41 @@ def test_an_unreadable_file_dep_is_a_clear_error(shared_project):
             "Dependent file 'secret.txt' cannot be read: Permission denied.") in r.out, r
     r = run_unprivileged(p, "list", "--status")
     assert (r.rc, r.out.split()) == (0, ["R", "secret"]), r
+
+
+# ---------------------------------------------------------------------------
+# Hostile dodo.py (the rest is in test_loading.py and test_validation.py).
+# ---------------------------------------------------------------------------
+
+#: Sub-tasks yielded by one creator. The issue asks for 10^6 (release build,
+#: 2 cores: `list` 16 s, 1.1 GB peak RSS; docs/reliability.md); 100k keeps
+#: the test short, also under the sanitizers. DOIT_TEST_MANY_SUBTASKS asks
+#: for more.
+MANY_SUBTASKS = int(os.environ.get("DOIT_TEST_MANY_SUBTASKS", 100_000))
+#: Peak RSS allowed per sub-task (measured: about 1.1 KB, the Python dicts
+#: included); more means a copy per task crept in.
+MAX_RSS_PER_SUBTASK = 3_000
+
+
+def test_a_creator_yielding_many_sub_tasks_works_in_bounded_memory(project):
+    n = MANY_SUBTASKS
+    project.dodo(f"""
+        def task_many():
+            for i in range({n}):
+                yield {{'name': str(i), 'actions': None}}
+        def task_last():
+            return {{'actions': ['touch last.txt'], 'task_dep': ['many:{n - 1}']}}
+        """)
+    rc, out_len, err_len, rss = run_measured(project, "list", "--all")
+    assert (rc, err_len) == (0, 0)
+    if not sanitized_build():
+        assert rss < 50_000_000 + n * MAX_RSS_PER_SUBTASK, f"peak RSS {rss / 1e6:.0f} MB"
+    r = project.run("list", "--all")
+    names = [line.rstrip() for line in r.out.splitlines()]
+    assert len(names) == n + 2
+    assert set(names) == {"last", "many"} | {f"many:{i}" for i in range(n)}
+    # Run one task at the end of the group: every task is loaded, one runs.
+    r = project.run("last")
+    assert (r.rc, r.out, r.err) == (0, ".  last\n", "")
+    assert project.exists("last.txt")
+    assert f"many:{n - 1}" in recorded_tasks(project)

@@ -87,6 +87,34 @@ def test_pos_arg_must_be_a_string(project):
         """, "Task 'x' attribute 'pos_arg' must be {str, None} got:3 <class 'int'>")
 
 
+@pytest.mark.parametrize("entry, message", [
+    ("'targets': 'a'", "Task 'x' attribute 'targets' must be {list, tuple} got:'a' <class 'str'>"),
+    ("'uptodate': 'a'", "Task 'x' attribute 'uptodate' must be {list, tuple} got:'a' <class 'str'>"),
+    ("'getargs': 3", "Task 'x' attribute 'getargs' must be {dict} got:3 <class 'int'>"),
+    ("'title': 'x'", "Task 'x' attribute 'title' must be {function, None} got:'x' <class 'str'>"),
+    ("'verbosity': '1'", "Task 'x' attribute 'verbosity' must be {None, 0, 1, 2} got:'1' <class 'str'>"),
+    # the basename becomes the name (before: a C++ cast error)
+    ("'basename': 3", "Task '3' attribute 'name' must be {str} got:3 <class 'int'>"),
+    ("'basename': None", "Task 'None' attribute 'name' must be {str} got:None <class 'NoneType'>"),
+    # teardown and clean items are checked when the task is created (before:
+    # the task ran, then its teardown failed; a bad clean item was ignored)
+    ("'teardown': [3]", "Task 'x': invalid 'teardown' type. got: 3 <class 'int'>"),
+    ("'clean': [None]", "Task 'x': invalid 'clean' type. got: None <class 'NoneType'>"),
+])
+def test_more_keys_with_a_wrong_type_are_rejected(project, entry, message):
+    check_error(project, f"""
+        def task_x():
+            return {{'actions': ['touch ran.txt'], {entry}}}
+        """, message)
+
+
+def test_a_yielded_basename_that_is_not_a_string_is_rejected(project):
+    check_error(project, """
+        def task_x():
+            yield {'basename': 3, 'name': 'n', 'actions': ['touch ran.txt']}
+        """, "Task '3' attribute 'name' must be {str} got:3 <class 'int'>")
+
+
 def test_uptodate_item_of_wrong_type_is_rejected(project):
     check_error(project, """
         def task_x():

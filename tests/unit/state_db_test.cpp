@@ -357,6 +357,34 @@ TEST_F(StateDbTest, AnEmptyFileBecomesANewDatabase) {
   EXPECT_NE(open()->find("a"), nullptr);
 }
 
+TEST_F(StateDbTest, ReadingAMissingOrEmptyFileCreatesNothing) {
+  EXPECT_TRUE(StateDb::open_for_reading(db_path_)->task_names().empty());
+  EXPECT_TRUE(files_in_dir().empty());
+  write_file("");
+  EXPECT_TRUE(StateDb::open_for_reading(db_path_)->task_names().empty());
+  EXPECT_EQ(read_file(), "");
+}
+
+TEST_F(StateDbTest, ReadingFindsEveryRecordAndRefusesToWrite) {
+  open()->save_success("a", "MD5Checker", sample_deps(), R"({"x": 1})", std::nullopt);
+  const std::string before = read_file();
+  auto db = StateDb::open_for_reading(db_path_);
+  ASSERT_NE(db->find("a"), nullptr);
+  EXPECT_EQ(db->find("a")->deps, sample_deps());
+  EXPECT_THROW(db->save_success("b", "MD5Checker", {}, "{}", std::nullopt), StateDbError);
+  EXPECT_THROW(db->remove("a"), StateDbError);
+  EXPECT_THROW(db->set_ignored("a", true), StateDbError);
+  EXPECT_THROW(db->remove_all(), StateDbError);
+  db.reset();
+  EXPECT_EQ(read_file(), before);
+  EXPECT_EQ(files_in_dir(), std::set<std::string>{".doit.db"});
+}
+
+TEST_F(StateDbTest, ReadingRefusesAForeignFileToo) {
+  run_sql("CREATE TABLE notes(text TEXT);");
+  EXPECT_THROW(StateDb::open_for_reading(db_path_), StateDbError);
+}
+
 TEST_F(StateDbTest, RefusesADatabaseFromANewerVersion) {
   open();
   run_sql("UPDATE doit_meta SET value = '2' WHERE key = 'schema_version'");

@@ -52,6 +52,19 @@ class StateDbError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The file belongs to another program (never written): pydoit's state, or
+/// something else.
+class ForeignStateError : public StateDbError {
+ public:
+  ForeignStateError(const std::string& message, bool pydoit)
+      : StateDbError(message), pydoit_(pydoit) {}
+  /// It looks like pydoit's state (which a command that loads dodo.py imports).
+  bool pydoit() const { return pydoit_; }
+
+ private:
+  bool pydoit_;
+};
+
 /// The open database. Not thread-safe: use it from one thread at a time.
 class StateDb {
  public:

@@ -89,6 +89,13 @@ int execute_dumpdb(const Invocation& inv, const Parsed& parsed) {
     std::unique_ptr<StateDb> db;
     try {
       db = StateDb::open_for_reading(path);
+    } catch (const ForeignStateError& e) {
+      if (!e.pydoit()) throw UserError(e.what());
+      throw UserError(fmt::format(
+          "'{}' holds pydoit's state, not imported yet: doit-cpp imports it (keeping pydoit's "
+          "file as '{}.pydoit') the first time a command that reads dodo.py runs here, e.g. "
+          "`doit list`; dumpdb shows it then.",
+          path, path));
     } catch (const StateDbError& e) {
       throw UserError(e.what());
     }

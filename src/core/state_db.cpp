@@ -413,7 +413,8 @@ bool probe_is_sqlite(const std::string& path) {
     check_not_truncated(path, bytes, st.st_size);
     return true;
   }
-  throw StateDbError(foreign_message(path, foreign_kind(bytes)));
+  const std::string_view kind = foreign_kind(bytes);
+  throw ForeignStateError(foreign_message(path, kind), kind.starts_with("pydoit"));
 }
 
 void check_schema_version(const std::string& path, const std::string& text) {
@@ -521,12 +522,14 @@ bool probe_has_our_schema(const std::string& path, Connection* reader = nullptr)
     if (reader != nullptr) *reader = std::move(db);
     return true;
   }
-  if (tables.contains("doit")) throw StateDbError(foreign_message(path, "pydoit's sqlite3 format"));
+  if (tables.contains("doit")) {
+    throw ForeignStateError(foreign_message(path, "pydoit's sqlite3 format"), true);
+  }
   if (tables.contains("Dict")) {  // Python 3.13's dbm.sqlite3, pydoit's default dbm there
-    throw StateDbError(foreign_message(path, "pydoit's dbm (sqlite3) format"));
+    throw ForeignStateError(foreign_message(path, "pydoit's dbm (sqlite3) format"), true);
   }
   if (!tables.empty()) {
-    throw StateDbError(foreign_message(path, "the SQLite database of another program"));
+    throw ForeignStateError(foreign_message(path, "the SQLite database of another program"), false);
   }
   return false;
 }

@@ -155,7 +155,21 @@ def test_pydoit_database_is_refused(project):
     (project.path / ".doit.db").write_bytes(b"\xce\x9a\x57\x13" + b"\0" * 60)
     r = project.run("dumpdb")
     assert (r.rc, r.out) == (3, "")
-    assert r.err.startswith("ERROR: '.doit.db' is not a doit-cpp state database")
+    assert r.err == (
+        "ERROR: '.doit.db' holds pydoit's state, not imported yet: doit-cpp imports it "
+        "(keeping pydoit's file as '.doit.db.pydoit') the first time a command that reads "
+        "dodo.py runs here, e.g. `doit list`; dumpdb shows it then.\n")
+
+
+@pytest.mark.cpp_only
+def test_another_programs_database_is_refused(project):
+    import sqlite3
+    with sqlite3.connect(project.path / ".doit.db") as db:
+        db.execute("CREATE TABLE other(x)")
+    r = project.run("dumpdb")
+    assert (r.rc, r.out) == (3, "")
+    assert r.err.startswith("ERROR: '.doit.db' is not a doit-cpp state database (it looks "
+                            "like the SQLite database of another program)")
 
 
 @pytest.mark.cpp_only

@@ -427,8 +427,8 @@ def test_termination_signal_to_doit_alone_stops_its_tasks(project, sig):
     assert no_process_left(marker)
 
 
-@pytest.mark.cpp_only
-def test_a_task_ignoring_sigterm_is_killed_after_the_stop_timeout(project):
+def start_stubborn(project):
+    """A parallel run whose task ignores SIGTERM and SIGINT; (Popen, marker)."""
     marker = f"{random.randint(100, 999)}.{random.randint(10**6, 10**7)}"
     project.dodo(f"""
         def task_stubborn():
@@ -437,9 +437,15 @@ def test_a_task_ignoring_sigterm_is_killed_after_the_stop_timeout(project):
             return {{'actions': ['sleep 0.1']}}
         """)
     proc = project.start("-n", "2")
+    assert project.wait_for_file("started", timeout=30)
+    time.sleep(0.2)
+    return proc, marker
+
+
+@pytest.mark.cpp_only
+def test_a_task_ignoring_sigterm_is_killed_after_the_stop_timeout(project):
+    proc, marker = start_stubborn(project)
     try:
-        assert project.wait_for_file("started", timeout=30)
-        time.sleep(0.2)
         os.kill(proc.pid, signal.SIGTERM)
         proc.communicate(timeout=30)
         # a second signal is not needed: the stop timeout ends the wait
@@ -453,17 +459,8 @@ def test_a_task_ignoring_sigterm_is_killed_after_the_stop_timeout(project):
 
 @pytest.mark.cpp_only
 def test_a_second_ctrl_c_stops_waiting_for_a_stubborn_task(project):
-    marker = f"{random.randint(100, 999)}.{random.randint(10**6, 10**7)}"
-    project.dodo(f"""
-        def task_stubborn():
-            return {{'actions': ["trap '' TERM INT; touch started; sleep {marker}"]}}
-        def task_other():
-            return {{'actions': ['sleep 0.1']}}
-        """)
-    proc = project.start("-n", "2")
+    proc, marker = start_stubborn(project)
     try:
-        assert project.wait_for_file("started", timeout=30)
-        time.sleep(0.2)
         started = time.monotonic()
         os.kill(proc.pid, signal.SIGINT)
         time.sleep(0.3)

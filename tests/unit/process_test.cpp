@@ -220,6 +220,22 @@ ProcessResult drive(ChildProcess& child) {
   return child.take_result();
 }
 
+/// Polls `child` until it has echoed a line to `live`; false after 5 s.
+bool poll_until_a_line(ChildProcess& child, const RecordingLive& live) {
+  std::vector<int> fds;
+  while (live.outs.empty()) {
+    fds.clear();
+    child.poll_fds(fds);
+    std::vector<pollfd> pfds;
+    for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
+    if (::poll(pfds.data(), pfds.size(), 5000) <= 0) return false;
+    for (const pollfd& p : pfds) {
+      if (p.revents != 0) child.on_ready(p.fd);
+    }
+  }
+  return true;
+}
+
 bool gone(pid_t pid) {
   const auto deadline = Clock::now() + std::chrono::seconds(5);
   while (Clock::now() < deadline) {
@@ -251,17 +267,7 @@ TEST(ChildProcessTest, SignalStopsTheWholeGroup) {
   spec.own_group = true;
   RecordingLive live;
   ChildProcess child(spec, &live, &live);
-  std::vector<int> fds;
-  while (live.outs.empty()) {
-    fds.clear();
-    child.poll_fds(fds);
-    std::vector<pollfd> pfds;
-    for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
-    ASSERT_GT(::poll(pfds.data(), pfds.size(), 5000), 0);
-    for (const pollfd& p : pfds) {
-      if (p.revents != 0) child.on_ready(p.fd);
-    }
-  }
+  ASSERT_TRUE(poll_until_a_line(child, live));
   const pid_t background = std::stoi(live.outs.front());
   child.signal(SIGTERM);
   const ProcessResult r = drive(child);
@@ -285,17 +291,7 @@ TEST(ChildProcessTest, DestroyingARunningChildKillsAndReapsIt) {
   pid_t pid = -1;
   {
     ChildProcess child(spec, &live, &live);
-    std::vector<int> fds;
-    while (live.outs.empty()) {
-      fds.clear();
-      child.poll_fds(fds);
-      std::vector<pollfd> pfds;
-      for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
-      ASSERT_GT(::poll(pfds.data(), pfds.size(), 5000), 0);
-      for (const pollfd& p : pfds) {
-        if (p.revents != 0) child.on_ready(p.fd);
-      }
-    }
+    ASSERT_TRUE(poll_until_a_line(child, live));
     pid = std::stoi(live.outs.front());
   }
   EXPECT_NE(::kill(pid, 0), 0);  // reaped: not even a zombie

@@ -29,6 +29,8 @@ struct SpawnSpec {
   /// ChildProcess::signal) with stdin from /dev/null: how the parallel
   /// executor runs commands, so that none of them reads the terminal.
   bool own_group = false;
+  /// Echo the output as it comes (whole UTF-8 characters), not line by line.
+  bool echo_as_it_comes = false;
 };
 
 struct ProcessResult {
@@ -78,6 +80,7 @@ class ChildProcess {
     size_t echoed = 0;     // bytes of `captured` already echoed
     LiveOutput* live = nullptr;
     bool to_err = false;  // echo through live->err()
+    bool as_it_comes = false;
     void echo_lines(bool at_eof);
   };
   ChildProcess() = default;

@@ -119,6 +119,9 @@ struct CmdAction {
   /// Interactive: "Interactive command failed" instead of "Command failed".
   bool interactive = false;
   std::optional<std::string> cwd;
+  /// CmdAction(buffering=N): N > 0 shows the live output as it comes, not
+  /// line by line (progress bars that redraw a line with \r).
+  int buffering = 0;
   /// Replacement environment ("NAME=VALUE"), as Popen's env.
   std::optional<std::vector<std::string>> env;
 

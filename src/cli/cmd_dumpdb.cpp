@@ -94,7 +94,7 @@ int execute_dumpdb(const Invocation& inv, const Parsed& parsed) {
       throw UserError(fmt::format(
           "'{}' holds pydoit's state, not imported yet: doit-cpp imports it (keeping pydoit's "
           "file as '{}.pydoit') the first time a command that reads dodo.py runs here, e.g. "
-          "`doit list`; dumpdb shows it then.",
+          "`doit list`; dumpdb shows it then. Or choose another file with --db-file.",
           path, path));
     } catch (const StateDbError& e) {
       throw UserError(e.what());

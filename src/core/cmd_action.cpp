@@ -67,6 +67,7 @@ std::variant<PreparedCommand, ActionOutcome> prepare_command(const CmdAction& cm
   spec.grace = how.grace;
   spec.after_grace = how.after_grace;
   spec.own_group = how.own_group;
+  spec.echo_as_it_comes = cmd.buffering > 0;
   return prepared;
 }
 

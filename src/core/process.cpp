@@ -57,11 +57,34 @@ std::vector<std::string> shell_argv(const std::string& command) {
   return {"/bin/sh", "-c", command};
 }
 
+namespace {
+
+/// The end of the last whole UTF-8 character of `text` (an incomplete one
+/// at the end waits for its other bytes).
+size_t whole_characters(std::string_view text) {
+  constexpr unsigned char kContinuation = 0xC0, kContinuationBits = 0x80;
+  constexpr size_t kLongest = 4;
+  size_t back = 0;
+  while (back < text.size() && back < kLongest &&
+         (static_cast<unsigned char>(text[text.size() - 1 - back]) & kContinuation) ==
+             kContinuationBits) {
+    ++back;
+  }
+  if (back == text.size()) return text.size();
+  const unsigned char lead = static_cast<unsigned char>(text[text.size() - 1 - back]);
+  const size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  return length > back + 1 ? text.size() - 1 - back : text.size();
+}
+
+}  // namespace
+
 void ChildProcess::Stream::echo_lines(bool at_eof) {
   if (live == nullptr) return;
   size_t end = captured.rfind('\n');
   if (at_eof) {
     end = captured.size();
+  } else if (as_it_comes) {
+    end = whole_characters(captured);
   } else if (end == std::string::npos || end < echoed) {
     return;
   } else {
@@ -147,6 +170,7 @@ ChildProcess::ChildProcess(const SpawnSpec& spec, LiveOutput* live_out, LiveOutp
     streams_[1].fd = err_pipe[0];
     streams_[1].live = live_err;
     streams_[1].to_err = true;
+    streams_[0].as_it_comes = streams_[1].as_it_comes = spec.echo_as_it_comes;
   }
 }
 

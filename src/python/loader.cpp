@@ -398,6 +398,10 @@ class TaskConverter {
       cmd.source = std::make_shared<PyCommandSource>(item);
     }
     if (!item.attr("save_out").is_none()) cmd.save_out = py::str(item.attr("save_out"));
+    if (py::object buffering = py::getattr(item, "buffering", py::none());
+        PyLong_Check(buffering.ptr())) {
+      cmd.buffering = buffering.cast<int>();
+    }
     if (py::isinstance(item, long_running_)) {
       cmd.inherit_output = true;
       cmd.ignore_status = true;

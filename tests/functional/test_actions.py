@@ -1,5 +1,7 @@
 """Actions: kinds, results, keyword injection, substitution (SPEC §7)."""
 
+import os
+
 import pytest
 
 from conftest import SEP, no_addr, traceback_shape
@@ -649,3 +651,49 @@ def test_result_dep_reruns_when_the_other_result_changes(project):
     project.write("version.txt", "2.0\n")
     r = project.run("build")
     assert (r.rc, r.out, r.err) == (0, ".  version\n.  build\n", "")
+
+
+# -- CmdAction(buffering=N): live output as it comes, not line by line ------------
+
+BUFFERING_DODO = """
+from doit.action import CmdAction
+def task_progress():
+    command = "printf 'working...'; while [ ! -e go ]; do sleep 0.05; done; echo done"
+    return {'actions': [CmdAction(command, buffering=BUFFERING)], 'verbosity': 2}
+"""
+
+
+def read_for(stream, seconds, until=None):
+    """What `stream` gives within `seconds` (or as soon as `until` shows)."""
+    import select
+    import time
+    got = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and (until is None or until not in got):
+        ready, _, _ = select.select([stream], [], [], 0.05)
+        if ready:
+            chunk = os.read(stream.fileno(), 4096)
+            if not chunk:
+                break
+            got += chunk
+    return got
+
+
+@pytest.mark.parametrize("buffering", [1, 0])
+def test_cmd_action_buffering_shows_a_partial_line_at_once(project, buffering):
+    project.dodo(BUFFERING_DODO.replace("BUFFERING", str(buffering)))
+    proc = project.start()
+    try:
+        seen = read_for(proc.stdout, 20 if buffering else 1, until=b"working...")
+        project.write("go", "")
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if buffering:
+        assert seen == b".  progress\nworking..."
+    else:  # line by line: nothing of the line before it ends
+        assert seen == b".  progress\n"
+    assert (seen + out).decode() == ".  progress\nworking...done\n"
+    assert proc.returncode == 0

@@ -158,7 +158,8 @@ def test_pydoit_database_is_refused(project):
     assert r.err == (
         "ERROR: '.doit.db' holds pydoit's state, not imported yet: doit-cpp imports it "
         "(keeping pydoit's file as '.doit.db.pydoit') the first time a command that reads "
-        "dodo.py runs here, e.g. `doit list`; dumpdb shows it then.\n")
+        "dodo.py runs here, e.g. `doit list`; dumpdb shows it then. Or choose another "
+        "file with --db-file.\n")
 
 
 @pytest.mark.cpp_only

@@ -275,6 +275,18 @@ TEST(ChildProcessTest, SignalStopsTheWholeGroup) {
   EXPECT_TRUE(gone(background));
 }
 
+TEST(ChildProcessTest, EchoesAsItComesWithoutSplittingACharacter) {
+  SpawnSpec spec;
+  spec.argv = shell_argv("printf 'ab\\303'; sleep 0.3; printf '\\251\\n'");
+  spec.echo_as_it_comes = true;
+  RecordingLive live;
+  ChildProcess child(spec, &live, &live);
+  ASSERT_TRUE(poll_until_a_line(child, live));
+  EXPECT_EQ(live.outs.front(), "ab");  // the first byte of é waits for the second
+  EXPECT_EQ(drive(child).returncode, 0);
+  EXPECT_EQ(live.outs.back(), "\xC3\xA9\n");
+}
+
 TEST(ChildProcessTest, ReportsTheExitOfAnUncapturedChild) {
   SpawnSpec spec;
   spec.argv = shell_argv("exit 7");

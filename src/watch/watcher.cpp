@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <set>
 #include <unordered_map>
 
@@ -159,20 +160,21 @@ bool is_ignored(const Ignored& ignored, std::string path) {
 using Visit = std::function<void(const std::string&, const std::string&, const struct stat&)>;
 void walk(const std::string& dir, const std::string& relative, const Visit& visit,
           const Ignored& ignored) {
-  DIR* handle = ::opendir(dir.c_str());
+  // Closed also when `visit` throws (e.g. the watches ran out).
+  std::unique_ptr<DIR, int (*)(DIR*)> handle(::opendir(dir.c_str()), &::closedir);
   if (handle == nullptr) return;
   std::vector<std::string> subdirs;
-  while (const dirent* entry = ::readdir(handle)) {
+  while (const dirent* entry = ::readdir(handle.get())) {
     const std::string name = entry->d_name;
     if (name == "." || name == ".." || is_editor_or_vcs_noise(name)) continue;
     if (is_ignored(ignored, dir + "/" + name)) continue;
     struct stat st {};
-    if (::fstatat(::dirfd(handle), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (::fstatat(::dirfd(handle.get()), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     const std::string rel = relative.empty() ? name : relative + "/" + name;
     visit(rel, dir + "/" + name, st);
     if (S_ISDIR(st.st_mode)) subdirs.push_back(name);
   }
-  ::closedir(handle);  // before descending: one open handle per level at most
+  handle.reset();  // before descending: one open handle per level at most
   for (const std::string& name : subdirs) {
     walk(dir + "/" + name, relative.empty() ? name : relative + "/" + name, visit, ignored);
   }

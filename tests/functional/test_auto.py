@@ -57,6 +57,10 @@ def fetch(port, timeout=0.5):
         return None
 
 
+#: Longer than a few ticks of the kernel's coarse clock (1 to 10 ms).
+COARSE_CLOCK_TICKS = 0.05
+
+
 def wait_until(predicate, timeout=15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -115,6 +119,11 @@ class Auto:
 
     def __init__(self, project, *args, wrapper=(), stdin=subprocess.DEVNULL, preexec_fn=None):
         self.project = project
+        # Files are stamped by the kernel's coarse clock (a tick of a few ms):
+        # a file the test wrote in the tick in which the first cycle starts
+        # counts as changed while that cycle ran (docs/auto.md), and one more
+        # cycle would run. Let the files the test just wrote age by a few ticks.
+        time.sleep(COARSE_CLOCK_TICKS)
         self.proc = subprocess.Popen(
             [*wrapper, *doit_command(), "auto", "--debounce", "50", *args], cwd=project.path,
             env=clean_env(), stdin=stdin, stdout=subprocess.PIPE,

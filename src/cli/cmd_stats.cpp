@@ -63,7 +63,7 @@ int execute_stats(const Invocation& inv, const Parsed& parsed) {
   }
   std::vector<RunTimes> runs;
   try {
-    StateDb::open(path);  // is it ours? (a clear error if not)
+    StateDb::open_for_reading(path);  // is it ours? (a clear error if not; nothing written)
     runs = read_runs(path);
   } catch (const StateDbError& e) {
     throw UserError(e.what());

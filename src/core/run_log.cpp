@@ -1,6 +1,7 @@
 #include "doit/run_log.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -101,7 +102,11 @@ void append_run(const std::string& db_path, std::int64_t start_ns,
 
 std::vector<RunTimes> read_runs(const std::string& db_path) {
   constexpr std::string_view kDoing = "read";
-  Db db = open(db_path, SQLITE_OPEN_READONLY, kDoing);
+  // A read-only connection to a WAL database leaves -wal and -shm files
+  // behind; a read-write one that only reads does not (where it may write).
+  const int flags =
+      ::access(db_path.c_str(), W_OK) == 0 ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+  Db db = open(db_path, flags, kDoing);
   std::vector<RunTimes> runs;
   Statement exists =
       prepare(db.get(), db_path,

@@ -95,3 +95,11 @@ def test_tasks_running_at_the_same_time_get_their_own_rows(timed):
     assert r.rc == 0, r
     rows_used = {e["name"]: e["tid"] for e in events(timed, "trace.json")}
     assert rows_used["slow"] != rows_used["quick"]
+
+
+def test_stats_reads_the_state_without_changing_it(timed):
+    timed.run("slow")
+    before = {p.name: p.read_bytes() for p in timed.path.glob(".doit.db*")}
+    r = timed.run("stats")
+    assert r.rc == 0, r
+    assert {p.name: p.read_bytes() for p in timed.path.glob(".doit.db*")} == before

@@ -1,6 +1,7 @@
 """Actions: kinds, results, keyword injection, substitution (SPEC §7)."""
 
 import os
+import signal
 
 import pytest
 
@@ -688,8 +689,8 @@ def test_cmd_action_buffering_shows_a_partial_line_at_once(project, buffering):
         project.write("go", "")
         out, _ = proc.communicate(timeout=20)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.poll() is None:  # doit leads its group: its command goes too
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     if buffering:
         assert seen == b".  progress\nworking..."

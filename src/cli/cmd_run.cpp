@@ -196,29 +196,40 @@ class AutoReport {
 /// What a cycle watches: dodo.py, the local modules it imported, the config
 /// files, and the file_dep and `watch` of the selected tasks and everything
 /// they depend on, but no task's target.
-void report_watch_set(AutoReport& report, const Invocation& inv, const DodoSession& session,
-                      const std::vector<std::string>& selected) {
-  namespace fs = std::filesystem;
-  const TaskGraph& graph = *session.graph;
-  std::vector<char> seen(graph.size(), 0);
+/// The tasks a run of `selected` may check: them and everything they depend
+/// on (task_dep, setup, calc_dep), as indexes.
+std::vector<int> tasks_in_reach(const TaskGraph& graph, const std::vector<std::string>& selected) {
+  std::vector<char> seen(static_cast<size_t>(graph.size()), 0);
   std::vector<int> stack;
   for (const std::string& name : selected) {
     if (const int t = graph.find(name); t != TaskGraph::kNotFound) stack.push_back(t);
   }
-  std::set<std::string> paths;
+  std::vector<int> reached;
   while (!stack.empty()) {
     const int t = stack.back();
     stack.pop_back();
-    if (seen[t]) continue;
-    seen[t] = 1;
+    if (seen[static_cast<size_t>(t)]) continue;
+    seen[static_cast<size_t>(t)] = 1;
+    reached.push_back(t);
     const Task& task = graph.task(t);
-    paths.insert(task.file_dep.begin(), task.file_dep.end());
-    paths.insert(task.watch.begin(), task.watch.end());
     for (const auto* deps : {&task.task_dep, &task.setup, &task.calc_dep}) {
       for (const std::string& d : *deps) {
         if (const int i = graph.find(d); i != TaskGraph::kNotFound) stack.push_back(i);
       }
     }
+  }
+  return reached;
+}
+
+void report_watch_set(AutoReport& report, const Invocation& inv, const DodoSession& session,
+                      const std::vector<std::string>& selected) {
+  namespace fs = std::filesystem;
+  const TaskGraph& graph = *session.graph;
+  std::set<std::string> paths;
+  for (const int t : tasks_in_reach(graph, selected)) {
+    const Task& task = graph.task(t);
+    paths.insert(task.file_dep.begin(), task.file_dep.end());
+    paths.insert(task.watch.begin(), task.watch.end());
   }
   for (const std::string& p : paths) {
     if (graph.task_for_target(p) == TaskGraph::kNotFound) report.watch(fs::absolute(p).string());
@@ -281,31 +292,6 @@ class StatusReporter : public Reporter {
   Reporter& inner_;
   StatusLine& line_;
 };
-
-/// How many tasks a run of `selected` may check: them and everything they
-/// depend on.
-int tasks_in_reach(const TaskGraph& graph, const std::vector<std::string>& selected) {
-  std::vector<char> seen(static_cast<size_t>(graph.size()), 0);
-  std::vector<int> stack;
-  for (const std::string& name : selected) {
-    if (const int t = graph.find(name); t != TaskGraph::kNotFound) stack.push_back(t);
-  }
-  int count = 0;
-  while (!stack.empty()) {
-    const int t = stack.back();
-    stack.pop_back();
-    if (seen[static_cast<size_t>(t)]) continue;
-    seen[static_cast<size_t>(t)] = 1;
-    ++count;
-    const Task& task = graph.task(t);
-    for (const auto* deps : {&task.task_dep, &task.setup, &task.calc_dep}) {
-      for (const std::string& d : *deps) {
-        if (const int i = graph.find(d); i != TaskGraph::kNotFound) stack.push_back(i);
-      }
-    }
-  }
-  return count;
-}
 
 /// Keeps the run's task times in the state (for `doit stats`) and writes
 /// them to the --profile file. A problem is reported on stderr; the run's
@@ -498,7 +484,8 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   std::unique_ptr<StatusLine> status_line;
   std::unique_ptr<StatusReporter> with_status;
   if (!outfile && !report.active() && StatusLine::wanted(opt.get_bool("no_color"))) {
-    status_line = std::make_unique<StatusLine>(tasks_in_reach(*session.graph, selected));
+    status_line = std::make_unique<StatusLine>(
+        static_cast<int>(tasks_in_reach(*session.graph, selected).size()));
     with_status = std::make_unique<StatusReporter>(*reporter, *status_line);
   }
   Reporter& reporting = with_status ? static_cast<Reporter&>(*with_status) : *reporter;

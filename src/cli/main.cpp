@@ -10,6 +10,7 @@
 #include "cli/did_you_mean.h"
 #include "doit/output.h"
 #include "doit/state_db.h"
+#include "doit/work_counters.h"
 #include "python/adapters.h"
 
 #ifndef DOIT_CPP_VERSION
@@ -123,6 +124,7 @@ int main_impl(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace doit;
+  work::init_from_environment();
   int code = 0;
   try {
     code = cli::main_impl(argc, argv);
@@ -143,5 +145,9 @@ int main(int argc, char** argv) {
     code = cli::print_error(std::string("internal error: ") + e.what());
   }
   flush_console();
+  if (work::enabled()) {
+    Output::err().write(work::summary());
+    Output::err().flush();
+  }
   return code;
 }

@@ -11,6 +11,8 @@
 
 #include <xxhash.h>
 
+#include "doit/work_counters.h"
+
 namespace doit {
 
 namespace {
@@ -94,6 +96,7 @@ bool Hash128::from_hex(const std::string& text, Hash128* out) {
 }
 
 FileStat RealFileSystem::stat(const std::string& path) const {
+  work::add(work::Counter::kStat);
   struct ::stat st;
   if (::stat(path.c_str(), &st) != 0) {
     const int error = errno;
@@ -110,6 +113,7 @@ FileStat RealFileSystem::stat(const std::string& path) const {
 }
 
 Hash128 RealFileSystem::hash(const std::string& path) const {
+  work::add(work::Counter::kHash);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw_errno(path, errno);
   FdCloser closer(fd);

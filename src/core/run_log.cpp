@@ -10,6 +10,7 @@
 
 #include "doit/json.h"
 #include "doit/state_db.h"
+#include "doit/work_counters.h"
 
 namespace doit {
 namespace {
@@ -44,6 +45,7 @@ Db open(const std::string& path, int flags, std::string_view doing) {
   Db db(raw);
   if (rc != SQLITE_OK) fail(db.get(), path, doing);
   sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+  work::count_statements(db.get());
   return db;
 }
 

@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "doit/json.h"
+#include "doit/work_counters.h"
 
 // Schema (version 1):
 //   doit_meta(key TEXT PRIMARY KEY, value TEXT)   -- ('schema_version', '1')
@@ -178,6 +179,7 @@ Connection open_connection(const std::string& path, int flags) {
   Connection db(raw);
   if (rc != SQLITE_OK) fail(raw, path, rc, "open it");
   sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+  work::count_statements(db.get());
   return db;
 }
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "doit/executor.h"
+#include "doit/work_counters.h"
 #include "python/embedded_package.h"
 
 namespace py = pybind11;
@@ -123,6 +124,14 @@ Interpreter::Interpreter(const std::vector<std::string>& argv) {
   globals["__builtins__"] = py::module_::import("builtins");
   globals["_modules"] = modules;
   py::exec(kFinderSource, globals);
+  if (work::enabled()) {
+    PyEval_SetProfile(
+        [](PyObject*, PyFrameObject*, int what, PyObject*) {
+          if (what == PyTrace_CALL || what == PyTrace_C_CALL) work::add(work::Counter::kPythonCall);
+          return 0;
+        },
+        nullptr);
+  }
 }
 
 Interpreter::~Interpreter() {

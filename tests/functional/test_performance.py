@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import is_reference
+from conftest import Project, clean_env, doit_command, is_reference
 
 pytestmark = pytest.mark.skipif(is_reference(), reason="doit-cpp's own start-up")
 
@@ -54,3 +54,108 @@ def test_list_imports_no_heavy_module(project):
     assert (r.rc, r.out) == (0, "copy   \n")
     imported = set(project.lines("modules.txt"))
     assert sorted((imported & HEAVY_MODULES) - modules_at_python_start()) == []
+
+
+# -- work per task: the counts of a no-op grow linearly with the number of
+# tasks, with the per-task amounts pinned below. DOIT_COUNT_WORK=1 makes doit
+# print them on stderr at exit; strace counts the stat system calls from
+# outside.
+
+#: N tasks of K file_deps and one target each, one folder of sources a task.
+SCALED_DODO = """
+N = {n}
+K = {k}
+
+def task_t():
+    for i in range(N):
+        yield {{'name': 'm%04d' % i,
+               'actions': ['cat %(dependencies)s > %(targets)s'],
+               'file_dep': ['src/m%04d/f%02d.txt' % (i, j) for j in range(K)],
+               'targets': ['out/m%04d.out' % i]}}
+"""
+
+K_DEPS = 4
+SIZES = (40, 80, 160)
+
+
+def scaled_project(root, n, k=K_DEPS):
+    """A built project of `n` tasks: the next `doit` is a no-op."""
+    root.mkdir()
+    p = Project(root)
+    p.dodo(SCALED_DODO.format(n=n, k=k))
+    for i in range(n):
+        for j in range(k):
+            p.write(f"src/m{i:04d}/f{j:02d}.txt", f"{i} {j}\n")
+    p.write("out/.keep")
+    r = p.run()
+    assert r.rc == 0, r
+    return p
+
+
+def work_counts(result):
+    """The counters of a run's `doit: work:` line."""
+    line = [l for l in result.err.splitlines() if l.startswith("doit: work: ")]
+    assert len(line) == 1, result
+    return {k: int(v) for k, v in (w.split("=") for w in line[0].split()[2:])}
+
+
+@pytest.fixture(scope="module")
+def noop_work(tmp_path_factory):
+    """Work counts of a no-op at each size."""
+    counts = {}
+    for n in SIZES:
+        p = scaled_project(tmp_path_factory.mktemp("scaled") / "work", n)
+        r = p.run(env={"DOIT_COUNT_WORK": "1"})
+        assert r.rc == 0, r
+        assert r.out.count("-- ") == n, r
+        counts[n] = work_counts(r)
+    return counts
+
+
+def per_task(counts, key):
+    """The growth of `key` per task between consecutive sizes."""
+    return [(counts[b][key] - counts[a][key]) / (b - a) for a, b in zip(SIZES, SIZES[1:])]
+
+
+def test_noop_stats_each_file_dep_and_target_once(noop_work):
+    assert per_task(noop_work, "stat") == [K_DEPS + 1] * (len(SIZES) - 1)
+    assert noop_work[SIZES[0]]["stat"] <= SIZES[0] * (K_DEPS + 1) + 20
+
+
+def test_noop_hashes_nothing(noop_work):
+    assert [c["hash"] for c in noop_work.values()] == [0] * len(SIZES)
+
+
+def test_noop_sql_statements_do_not_grow_with_the_tasks(noop_work):
+    # The state is read in one query; nothing is written for a task that
+    # did not run (the run's own record is a few statements).
+    sql = [c["sql"] for c in noop_work.values()]
+    assert len(set(sql)) == 1 and sql[0] <= 20, sql
+
+
+def test_noop_python_calls_grow_linearly_and_stay_few_per_task(noop_work):
+    growth = per_task(noop_work, "python_calls")
+    assert max(growth) - min(growth) <= 0.5, growth  # linear: no per-task cost grows with N
+    # The dodo file's own generator makes a handful per task (range, the
+    # format operations are not calls); the loader adds what it needs.
+    assert max(growth) <= 15, growth
+
+
+def test_noop_stat_system_calls_per_task(tmp_path):
+    """strace's count of the stat family: each path stat()ed once, by any thread."""
+    counts = {}
+    for n in SIZES[:2]:
+        p = scaled_project(tmp_path / f"n{n}", n)
+        summary = p.path / "strace.txt"
+        argv = ["strace", "-f", "-c", "-o", str(summary),
+                "-e", "trace=stat,lstat,newfstatat,statx"]
+        proc = subprocess.run(argv + doit_command(), cwd=p.path, env=clean_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        # "% time  seconds  usecs/call  calls  [errors]  syscall"
+        rows = [line.split() for line in summary.read_text().splitlines()]
+        counts[n] = sum(int(r[3]) for r in rows if len(r) >= 5 and r[-1] != "total"
+                        and r[3].isdigit())
+    a, b = SIZES[:2]
+    assert counts[a] > 0, counts
+    assert counts[b] - counts[a] == (b - a) * (K_DEPS + 1), counts

@@ -26,6 +26,9 @@ struct FileStat {
   bool is_dir = false;
   std::int64_t mtime_ns = 0;
   std::int64_t size = 0;
+  /// Reached through a symlink, or one of several hard links: a change made
+  /// through another name is not seen in this path's folder.
+  bool aliased = false;
 };
 
 /// A file-system error that names the path (e.g. permission denied).
@@ -43,8 +46,12 @@ class FileSystem {
   /// XXH3-128 of the file's content, streamed. Throws FsError when the file
   /// cannot be read (missing, a directory, permission denied).
   virtual Hash128 hash(const std::string& path) const = 0;
-  /// Files may have changed since (a task ran): forget anything cached.
+  /// Files may change from now on (a task is about to run): forget anything
+  /// cached, or start watching for changes.
   virtual void invalidate() const {}
+  /// Take in the changes made so far (by the actions that ran), before a
+  /// task's files are looked at.
+  virtual void refresh() const {}
 };
 
 /// The real disk.

@@ -1,22 +1,29 @@
 // stat() results taken up front, in parallel, for the up-to-date checks of a
-// run. Valid until something may have changed the files: the first action
-// that runs ends it (every later stat goes to the disk again).
+// run. Valid until something may have changed the files: when the first
+// action is about to run, either the cache ends (every later stat goes to
+// the disk again), or, when it was made to keep its results across actions,
+// a FolderJournal starts watching the folders of the paths not asked for
+// yet, and refresh() forgets just the names that changed.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "doit/folder_journal.h"
 #include "doit/fs.h"
 
 namespace doit {
 
 class StatCache : public FileSystem {
  public:
-  explicit StatCache(const FileSystem& base) : base_(base) {}
+  /// `keep_across_actions`: watch the folders (on the real disk only).
+  explicit StatCache(const FileSystem& base, bool keep_across_actions = false)
+      : base_(base), keep_across_actions_(keep_across_actions) {}
 
   /// Stats every distinct path of `paths` once, with up to `threads`
   /// workers, and keeps the results. A path whose stat fails (other than
@@ -27,11 +34,11 @@ class StatCache : public FileSystem {
   /// first stat() (or invalidate()) waits for the workers to finish.
   void prefetch_async(const std::vector<std::string>& paths, unsigned threads);
   ~StatCache() override;
-  /// From now on every call goes to the disk.
-  void invalidate() const override {
-    finish();
-    valid_ = false;
-  }
+  /// From now on every call goes to the disk; or the journal starts.
+  void invalidate() const override;
+  void refresh() const override;
+  /// Whether a journal keeps the results across actions (for tests).
+  bool journal_active() const { return journal_ != nullptr; }
 
   FileStat stat(const std::string& path) const override;
   Hash128 hash(const std::string& path) const override { return base_.hash(path); }
@@ -43,7 +50,9 @@ class StatCache : public FileSystem {
     std::uint32_t offset;
     std::uint32_t length;
     FileStat stat;
-    bool ok;  ///< false: the stat failed, ask the disk again
+    bool ok;       ///< false: the stat failed or is stale, ask the disk again
+    bool used;     ///< stat() was asked for it
+    bool tracked;  ///< the journal sees its changes: a new stat is kept
   };
   static constexpr std::uint32_t kEmptySlot = UINT32_MAX;
 
@@ -57,6 +66,9 @@ class StatCache : public FileSystem {
   void work();
   /// Waits for the background workers, if any.
   void finish() const;
+  /// Starts the journal on the folders of the paths not asked for yet;
+  /// false when it is not worth it or not possible.
+  bool start_journal() const;
 
   const FileSystem& base_;
   std::atomic<size_t> next_block_{0};
@@ -64,7 +76,7 @@ class StatCache : public FileSystem {
   /// Every distinct path, one after the other.
   std::string text_;
   /// In first-seen order.
-  std::vector<Entry> entries_;
+  mutable std::vector<Entry> entries_;
   /// Open addressing (linear probing): indexes into entries_, or kEmptySlot.
   /// Its size is a power of two, at least twice the number of entries.
   std::vector<std::uint32_t> slots_;
@@ -72,6 +84,10 @@ class StatCache : public FileSystem {
   /// a guess (threads may race on it), always checked against the path.
   mutable std::atomic<std::uint32_t> next_hint_{0};
   mutable bool valid_ = false;
+  const bool keep_across_actions_;
+  mutable std::unique_ptr<FolderJournal> journal_;
+  /// The journal's folders, as the paths name them ("" for the working one).
+  mutable std::vector<std::string_view> folders_;
 };
 
 }  // namespace doit

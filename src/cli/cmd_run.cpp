@@ -383,7 +383,7 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   // Every file_dep and target is stat()ed in the background while the
   // options, the selection and the state are read.
   RealFileSystem disk;
-  StatCache fs(disk);
+  StatCache fs(disk, /*keep_across_actions=*/true);
   {
     std::vector<std::string> paths;
     for (const Task& t : session.graph->tasks()) {

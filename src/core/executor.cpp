@@ -540,6 +540,7 @@ bool Executor::Impl::select(int n) {
   const bool dry_run = ex_.options_.dry_run;
   const bool explaining = ex_.options_.explain || dry_run;
   Status status;
+  ex_.fs_.refresh();  // what the tasks that ran so far changed
   try {
     status = check_status({task, record, ex_.options_.checker, ex_.fs_, shell_command_succeeds,
                            /*explain=*/explaining});
@@ -751,6 +752,7 @@ void Executor::Impl::finish_execute(int n, TaskRun run, const Signatures& before
     f.verbosity = verbosity;
     handle_failure(n, std::move(f));
   };
+  ex_.fs_.refresh();
   for (const std::string& dep : task.file_dep) {
     FileStat st;
     try {
@@ -870,6 +872,7 @@ std::vector<std::pair<std::string, FileSignature>> Executor::Impl::signatures_no
     const Task& task) const {
   std::vector<std::pair<std::string, FileSignature>> out;
   const TaskRecord* previous = ex_.db_.find(task.name);
+  ex_.fs_.refresh();
   for (const std::string& dep : task.file_dep) {
     const FileStat st = ex_.fs_.stat(dep);
     if (!st.exists) continue;

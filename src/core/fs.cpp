@@ -97,14 +97,23 @@ bool Hash128::from_hex(const std::string& text, Hash128* out) {
 
 FileStat RealFileSystem::stat(const std::string& path) const {
   work::add(work::Counter::kStat);
+  // lstat() first: as cheap as stat(), and it tells a symlink (then stat()
+  // follows it).
   struct ::stat st;
-  if (::stat(path.c_str(), &st) != 0) {
+  bool symlink = false;
+  int rc = ::lstat(path.c_str(), &st);
+  if (rc == 0 && S_ISLNK(st.st_mode)) {
+    symlink = true;
+    rc = ::stat(path.c_str(), &st);
+  }
+  if (rc != 0) {
     const int error = errno;
     if (error == ENOENT || error == ENOTDIR || error == ELOOP) return FileStat{};
     throw_errno(path, error);
   }
   FileStat result;
   result.exists = true;
+  result.aliased = symlink || (st.st_nlink > 1 && !S_ISDIR(st.st_mode));
   result.is_dir = S_ISDIR(st.st_mode);
   result.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * kNanosPerSecond +
                     static_cast<std::int64_t>(st.st_mtim.tv_nsec);

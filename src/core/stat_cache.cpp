@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <filesystem>
 #include <thread>
+#include <unordered_map>
 
 #include <xxhash.h>
 
@@ -47,7 +49,8 @@ void StatCache::index(const std::vector<std::string>& paths) {
     if (slots_[i] != kEmptySlot) continue;
     slots_[i] = static_cast<std::uint32_t>(entries_.size());
     entries_.push_back(Entry{h, static_cast<std::uint32_t>(text_.size()),
-                             static_cast<std::uint32_t>(p.size()), FileStat{}, false});
+                             static_cast<std::uint32_t>(p.size()), FileStat{}, false, false,
+                             false});
     text_.append(p);
   }
   next_hint_.store(0, std::memory_order_relaxed);
@@ -102,6 +105,109 @@ void StatCache::finish() const {
 
 StatCache::~StatCache() { finish(); }
 
+void StatCache::invalidate() const {
+  finish();
+  if (!valid_ || journal_) return;  // the journal tells what changes
+  if (keep_across_actions_ && start_journal()) return;
+  valid_ = false;
+}
+
+namespace {
+
+/// Below this many paths still to be asked for, the disk is as quick.
+constexpr size_t kMinPathsForJournal = 64;
+/// A watch costs about as much as a few stat() calls (and its removal at
+/// exit one more): only folders holding at least this many of the paths
+/// still to be asked for, on average, are worth it.
+constexpr size_t kMinPathsPerFolder = 2;
+
+std::string_view folder_of(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return {};
+  return slash == 0 ? path.substr(0, 1) : path.substr(0, slash);
+}
+
+/// Names whose stat() a change in their folder cannot be read from.
+bool plain_name(std::string_view path) {
+  const size_t slash = path.rfind('/');
+  const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  return !name.empty() && name != "." && name != "..";
+}
+
+}  // namespace
+
+bool StatCache::start_journal() const {
+  // The folders of the paths not asked for yet (paths of tasks to come);
+  // consecutive paths share their folder most of the time.
+  std::unordered_map<std::string_view, std::uint32_t> index;
+  std::vector<std::uint32_t> folder_of_entry(entries_.size(), UINT32_MAX);
+  std::string_view last;
+  std::uint32_t last_index = UINT32_MAX;
+  size_t pending = 0;
+  folders_.clear();
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const Entry& e = entries_[i];
+    if (!e.ok || e.stat.is_dir || e.stat.aliased) continue;
+    const std::string_view path = text_of(e);
+    if (!plain_name(path)) continue;
+    const std::string_view folder = folder_of(path);
+    if (last_index == UINT32_MAX || folder != last) {
+      auto [it, added] = index.try_emplace(folder, static_cast<std::uint32_t>(folders_.size()));
+      if (added) folders_.push_back(folder);
+      last = folder;
+      last_index = it->second;
+    }
+    folder_of_entry[i] = last_index;
+    if (!e.used) ++pending;
+  }
+  // Only the folders of paths to come are watched.
+  std::vector<bool> wanted(folders_.size(), false);
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    if (folder_of_entry[i] != UINT32_MAX && !entries_[i].used) wanted[folder_of_entry[i]] = true;
+  }
+  std::vector<std::string_view> watch;
+  std::vector<std::uint32_t> renumber(folders_.size(), UINT32_MAX);
+  for (size_t f = 0; f < folders_.size(); ++f) {
+    if (!wanted[f]) continue;
+    renumber[f] = static_cast<std::uint32_t>(watch.size());
+    watch.push_back(folders_[f]);
+  }
+  if (pending < kMinPathsForJournal || pending < kMinPathsPerFolder * watch.size()) return false;
+
+  std::error_code ec;
+  const std::string cwd = std::filesystem::current_path(ec).string();
+  if (ec) return false;
+  std::vector<bool> watched;
+  journal_ = FolderJournal::start(cwd, watch, &watched);
+  if (!journal_) return false;
+  folders_ = std::move(watch);
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    Entry& e = entries_[i];
+    const std::uint32_t f =
+        folder_of_entry[i] == UINT32_MAX ? UINT32_MAX : renumber[folder_of_entry[i]];
+    e.tracked = f != UINT32_MAX && watched[f];
+    if (!e.tracked) e.ok = false;  // its changes would not be seen: ask the disk
+  }
+  return true;
+}
+
+void StatCache::refresh() const {
+  if (!journal_) return;
+  std::string path;
+  const bool known = journal_->read([&](size_t folder, std::string_view name) {
+    const std::string_view f = folders_[folder];
+    path.assign(f);
+    if (!f.empty() && f != "/") path += '/';
+    path.append(name);
+    const std::uint32_t slot = slots_[probe(path, hash_path(path))];
+    if (slot != kEmptySlot) entries_[slot].ok = false;
+  });
+  if (!known) {
+    journal_.reset();
+    valid_ = false;
+  }
+}
+
 FileStat StatCache::stat(const std::string& path) const {
   if (!workers_.empty()) finish();
   if (valid_) {
@@ -113,7 +219,15 @@ FileStat StatCache::stat(const std::string& path) const {
     }
     if (slot != kEmptySlot) {
       next_hint_.store(slot + 1, std::memory_order_relaxed);
-      if (entries_[slot].ok) return entries_[slot].stat;
+      Entry& e = entries_[slot];
+      e.used = true;
+      if (e.ok) return e.stat;
+      if (e.tracked) {  // changed since: the journal will tell of the next change
+        e.stat = base_.stat(path);
+        e.ok = true;
+        if (e.stat.aliased || e.stat.is_dir) e.tracked = e.ok = false;
+        return e.stat;
+      }
     }
   }
   return base_.stat(path);

@@ -159,3 +159,18 @@ def test_noop_stat_system_calls_per_task(tmp_path):
     a, b = SIZES[:2]
     assert counts[a] > 0, counts
     assert counts[b] - counts[a] == (b - a) * (K_DEPS + 1), counts
+
+
+def test_an_edited_file_stats_only_its_task_again(tmp_path):
+    """The stat cache outlives the edited task's action: the tasks checked
+    after it are answered from it (their folders watched), not the disk."""
+    n = SIZES[1]
+    p = scaled_project(tmp_path / "work", n)
+    noop = work_counts(p.run(env={"DOIT_COUNT_WORK": "1"}))
+    p.write(f"src/m{n // 2:04d}/f00.txt", "edited\n")
+    r = p.run(env={"DOIT_COUNT_WORK": "1"})
+    assert r.rc == 0 and r.out.count(".  ") == 1, r
+    edited = work_counts(r)
+    assert edited["hash"] == 1
+    # The edited task's file_deps are stat()ed again when its result is saved.
+    assert noop["stat"] < edited["stat"] <= noop["stat"] + K_DEPS + 1, (noop, edited)

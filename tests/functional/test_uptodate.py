@@ -621,3 +621,67 @@ def test_pydoit_state_file_given_with_db_file_is_imported(project):
     assert "from pydoit's old-state.json (kept as old-state.json.pydoit)" in r.err
     assert project.read_bytes("old-state.json.pydoit") == before
     assert not project.exists(".doit.db")
+
+
+# -- a file changed by an earlier task of the same run, without being its
+# target, is seen by the tasks checked after it (as pydoit, which stats when
+# it checks). With enough files to come, doit-cpp keeps its stat cache across
+# actions and watches their folders: these projects are big enough for that.
+
+UNDECLARED_WRITE = """
+from pathlib import Path
+
+DATA = ['data/d%d/f%02d.txt' % (d, f) for d in range(8) for f in range(10)]
+
+def stamp():
+    with open('data/d3/f03.txt', 'a') as f:
+        f.write('stamped\\n')
+
+def task_stamp():
+    return {'actions': [stamp], 'uptodate': [False], 'verbosity': 2}
+
+def task_use():
+    def use():
+        Path('sizes.txt').write_text(' '.join(str(Path(p).stat().st_size) for p in DATA))
+    return {'actions': [use], 'task_dep': ['stamp'], 'file_dep': DATA}
+"""
+
+
+def undeclared_write_project(project):
+    project.dodo(UNDECLARED_WRITE)
+    for d in range(8):
+        for f in range(10):
+            project.write(f"data/d{d}/f{f:02d}.txt", "x\n")
+    return project
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_an_earlier_task_changed_is_seen_in_the_same_run(project, jobs):
+    undeclared_write_project(project)
+    r = project.run("-n", jobs)
+    assert (r.rc, r.out) == (0, ".  stamp\n.  use\n"), r
+    r = project.run("-n", jobs)
+    assert (r.rc, r.out) == (0, ".  stamp\n.  use\n"), r  # f03 grew: use runs again
+    sizes = project.read("sizes.txt").split()
+    assert sizes[33] == str(len("x\n") + 2 * len("stamped\n"))
+    # What use saved is the file as stamp left it: only stamp's next write
+    # makes it run again, nothing else.
+    project.dodo(UNDECLARED_WRITE.replace("'uptodate': [False]", "'uptodate': [True]"))
+    r = project.run("-n", jobs)
+    assert (r.rc, r.out) == (0, "-- stamp\n-- use\n"), r
+
+
+def test_a_folder_an_earlier_task_replaced_is_seen_in_the_same_run(project):
+    undeclared_write_project(project)
+    project.dodo(UNDECLARED_WRITE.replace(
+        "def stamp():\n    with open('data/d3/f03.txt', 'a') as f:\n        f.write('stamped\\n')",
+        "def stamp():\n    import os, shutil\n"
+        "    shutil.copytree('data/d5', 'data/new')\n"
+        "    with open('data/new/f07.txt', 'w') as f:\n"
+        "        f.write('replaced %d\\n' % len(os.listdir('data')))\n"
+        "    os.rename('data/d5', 'data/old%d' % len(os.listdir('data')))\n"
+        "    os.rename('data/new', 'data/d5')"))
+    assert project.run().rc == 0
+    r = project.run()
+    assert (r.rc, r.out) == (0, ".  stamp\n.  use\n"), r
+    assert project.read("sizes.txt").split()[57] == str(len("replaced 10\n"))

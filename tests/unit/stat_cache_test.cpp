@@ -1,6 +1,12 @@
 #include "doit/stat_cache.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -148,6 +154,172 @@ TEST(StatCacheTest, SecondPrefetchReplacesTheFirst) {
   EXPECT_EQ(disk.calls(), 2);
   EXPECT_EQ(cache.stat("a").mtime_ns, 5);
   EXPECT_EQ(disk.calls(), 3);
+}
+
+// -- Kept across actions: a FolderJournal on the real disk -----------------
+
+/// The real disk, counting stat() calls per path.
+class CountingDisk : public FileSystem {
+ public:
+  FileStat stat(const std::string& path) const override {
+    ++calls_;
+    return disk_.stat(path);
+  }
+  Hash128 hash(const std::string& path) const override { return disk_.hash(path); }
+  int calls() const { return calls_; }
+
+ private:
+  RealFileSystem disk_;
+  mutable std::atomic<int> calls_ = 0;
+};
+
+/// A folder of 8 sub-folders of 12 files each (f.txt of "folder/fNN.txt" ...).
+class KeptCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (std::filesystem::temp_directory_path() / "statcache-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    root_ = pattern;
+    for (int d = 0; d < 8; ++d) {
+      std::filesystem::create_directories(fmt::format("{}/d{}", root_, d));
+      for (int f = 0; f < 12; ++f) {
+        const std::string p = fmt::format("{}/d{}/f{:02d}.txt", root_, d, f);
+        write(p, "x");
+        paths_.push_back(p);
+      }
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  static void write(const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+  }
+  std::string path(int d, int f) const { return fmt::format("{}/d{}/f{:02d}.txt", root_, d, f); }
+  /// The cache answers as the disk does, for every path.
+  void expect_disk_answers(const StatCache& cache) const {
+    RealFileSystem disk;
+    for (const std::string& p : paths_) {
+      const FileStat want = disk.stat(p);
+      const FileStat got = cache.stat(p);
+      EXPECT_EQ(got.exists, want.exists) << p;
+      EXPECT_EQ(got.size, want.size) << p;
+      EXPECT_EQ(got.mtime_ns, want.mtime_ns) << p;
+    }
+  }
+
+  std::string root_;
+  std::vector<std::string> paths_;
+};
+
+TEST_F(KeptCacheTest, UnchangedFilesAreNotStatedAgainAfterAnAction) {
+  CountingDisk disk;
+  StatCache cache(disk, /*keep_across_actions=*/true);
+  cache.prefetch(paths_, 1);
+  cache.invalidate();  // a task is about to run
+  ASSERT_TRUE(cache.journal_active());
+  write(path(3, 4), "changed by the action");
+  cache.refresh();
+  const int before = disk.calls();
+  expect_disk_answers(cache);
+  EXPECT_EQ(disk.calls(), before + 1);  // only the changed file
+  EXPECT_EQ(cache.stat(path(3, 4)).size, 21);
+}
+
+TEST_F(KeptCacheTest, EveryKindOfChangeIsSeen) {
+  CountingDisk disk;
+  StatCache cache(disk, true);
+  const std::string created = root_ + "/d7/new.txt";
+  paths_.push_back(created);
+  cache.prefetch(paths_, 2);
+  EXPECT_FALSE(cache.stat(created).exists);
+  cache.invalidate();
+  ASSERT_TRUE(cache.journal_active());
+  write(path(0, 0), "written in place");
+  write(root_ + "/d1/tmp", "saved by rename");
+  std::filesystem::rename(root_ + "/d1/tmp", path(1, 1));
+  const timespec times[2] = {{0, UTIME_OMIT}, {12345, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path(2, 2).c_str(), times, 0), 0);  // touch
+  std::filesystem::remove(path(3, 3));
+  write(created, "created");
+  ::truncate(path(4, 4).c_str(), 0);
+  write(path(5, 5), "");  // emptied
+  cache.refresh();
+  EXPECT_TRUE(cache.journal_active());
+  expect_disk_answers(cache);
+  EXPECT_EQ(cache.stat(path(2, 2)).mtime_ns, 12345LL * 1000000000LL);
+  EXPECT_FALSE(cache.stat(path(3, 3)).exists);
+  EXPECT_TRUE(cache.stat(created).exists);
+  // A change after a stat taken again is seen at the next refresh.
+  write(path(0, 0), "and again, longer");
+  cache.refresh();
+  EXPECT_EQ(cache.stat(path(0, 0)).size, 17);
+}
+
+TEST_F(KeptCacheTest, AFolderRenamedOrReplacedEndsTheJournal) {
+  CountingDisk disk;
+  StatCache cache(disk, true);
+  cache.prefetch(paths_, 1);
+  cache.invalidate();
+  ASSERT_TRUE(cache.journal_active());
+  std::filesystem::rename(root_ + "/d6", root_ + "/old");
+  std::filesystem::create_directories(root_ + "/d6");
+  write(path(6, 0), "a new folder, a new file");
+  cache.refresh();
+  EXPECT_FALSE(cache.journal_active());  // from now on, the disk
+  expect_disk_answers(cache);
+  EXPECT_FALSE(cache.stat(path(6, 1)).exists);
+}
+
+TEST_F(KeptCacheTest, SymlinksAndHardLinksAreAlwaysAskedOfTheDisk) {
+  // d0/f00 a symlink to d1/f00; d2/f00 a hard link of d3/f00; folder l a
+  // symlink to d4.
+  std::filesystem::remove(path(0, 0));
+  std::filesystem::create_symlink(path(1, 0), path(0, 0));
+  std::filesystem::remove(path(2, 0));
+  std::filesystem::create_hard_link(path(3, 0), path(2, 0));
+  std::filesystem::create_directory_symlink(root_ + "/d4", root_ + "/l");
+  const std::string through_link = root_ + "/l/f05.txt";
+  std::vector<std::string> all = paths_;
+  all.push_back(through_link);
+  // Only the linked names are asked for before the action: the others are
+  // the paths to come.
+  CountingDisk disk;
+  StatCache cache(disk, true);
+  cache.prefetch(all, 1);
+  cache.invalidate();
+  ASSERT_TRUE(cache.journal_active());
+  // Changed through their other names: nothing happens in their folders.
+  write(path(1, 0), "through the symlink's target");
+  write(path(3, 0), "through the other hard link");
+  write(root_ + "/d4/f05.txt", "through the folder's real name");
+  cache.refresh();
+  EXPECT_EQ(cache.stat(path(0, 0)).size, 28);
+  EXPECT_EQ(cache.stat(path(2, 0)).size, 27);
+  EXPECT_EQ(cache.stat(through_link).size, 30);
+}
+
+TEST_F(KeptCacheTest, PathsAskedForBeforeTheActionAreNotWatchedForThemselves) {
+  CountingDisk disk;
+  StatCache cache(disk, true);
+  cache.prefetch(paths_, 1);
+  for (int f = 0; f < 12; ++f) cache.stat(path(0, f));  // d0: the task that runs
+  cache.invalidate();
+  ASSERT_TRUE(cache.journal_active());
+  write(path(0, 3), "its own output");
+  cache.refresh();
+  EXPECT_EQ(cache.stat(path(0, 3)).size, 14);  // from the disk
+  expect_disk_answers(cache);
+}
+
+TEST_F(KeptCacheTest, WithoutKeepingTheFirstActionEndsTheCache) {
+  CountingDisk disk;
+  StatCache cache(disk);
+  cache.prefetch(paths_, 1);
+  cache.invalidate();
+  EXPECT_FALSE(cache.journal_active());
+  const int before = disk.calls();
+  expect_disk_answers(cache);
+  EXPECT_EQ(disk.calls(), before + static_cast<int>(paths_.size()));
 }
 
 }  // namespace

@@ -22,10 +22,10 @@ struct Hash128 {
 
 /// What stat() tells about a path.
 struct FileStat {
-  bool exists = false;
-  bool is_dir = false;
   std::int64_t mtime_ns = 0;
   std::int64_t size = 0;
+  bool exists = false;
+  bool is_dir = false;
   /// Reached through a symlink, or one of several hard links: a change made
   /// through another name is not seen in this path's folder.
   bool aliased = false;

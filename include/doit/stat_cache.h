@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -22,17 +23,28 @@ namespace doit {
 class StatCache : public FileSystem {
  public:
   /// `keep_across_actions`: watch the folders (on the real disk only).
-  explicit StatCache(const FileSystem& base, bool keep_across_actions = false)
-      : base_(base), keep_across_actions_(keep_across_actions) {}
+  explicit StatCache(const FileSystem& base, bool keep_across_actions = false);
+
+  /// Early stats, while the tasks are still being created: each batch of
+  /// paths is stat()ed by one background thread, in the order given, so
+  /// that prefetch()/prefetch_async() find most of their work done. A path
+  /// given twice is stat()ed once.
+  void stream(std::vector<std::string>&& batch);
 
   /// Stats every distinct path of `paths` once, with up to `threads`
   /// workers, and keeps the results. A path whose stat fails (other than
   /// "missing") is left out, so that asking for it reports the error then.
   /// Replaces what an earlier call kept.
-  void prefetch(const std::vector<std::string>& paths, unsigned threads);
+  void prefetch(std::span<const std::string_view> paths, unsigned threads);
+  void prefetch(const std::vector<std::string>& paths, unsigned threads) {
+    prefetch(views_of(paths), threads);
+  }
   /// The same in the background: returns once the paths are indexed; the
   /// first stat() (or invalidate()) waits for the workers to finish.
-  void prefetch_async(const std::vector<std::string>& paths, unsigned threads);
+  void prefetch_async(std::span<const std::string_view> paths, unsigned threads);
+  void prefetch_async(const std::vector<std::string>& paths, unsigned threads) {
+    prefetch_async(views_of(paths), threads);
+  }
   ~StatCache() override;
   /// From now on every call goes to the disk; or the journal starts.
   void invalidate() const override;
@@ -60,17 +72,27 @@ class StatCache : public FileSystem {
   /// The slot holding `path` (hash `h`), or the empty slot where it belongs.
   std::size_t probe(std::string_view path, std::uint64_t h) const;
 
+  static std::vector<std::string_view> views_of(const std::vector<std::string>& paths) {
+    return {paths.begin(), paths.end()};
+  }
   /// Indexes the distinct paths of `paths` (nothing stated yet).
-  void index(const std::vector<std::string>& paths);
+  void index(std::span<const std::string_view> paths);
   /// A worker's loop: takes blocks of entries until none is left.
   void work();
   /// Waits for the background workers, if any.
   void finish() const;
+  /// Stops the streaming thread (it leaves what it has not reached) and
+  /// copies its results into the entries just indexed.
+  void take_streamed();
   /// Starts the journal on the folders of the paths not asked for yet;
   /// false when it is not worth it or not possible.
   bool start_journal() const;
 
   const FileSystem& base_;
+  /// The streaming thread and what it shares with stream() and
+  /// take_streamed(); null until the first batch.
+  struct Streamer;
+  std::unique_ptr<Streamer> streamer_;
   std::atomic<size_t> next_block_{0};
   mutable std::vector<std::thread> workers_;
   /// Every distinct path, one after the other.

@@ -379,13 +379,15 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   AutoReport report(parsed.values.contains("auto_report")
                         ? static_cast<int>(std::get<long long>(parsed.values.at("auto_report")))
                         : -1);
-  DodoSession session = open_dodo(inv, cmd, parsed);
-  // Every file_dep and target is stat()ed in the background while the
+  // Every file_dep and target is stat()ed in the background: while the
+  // creators run (the paths of the tasks made so far), then while the
   // options, the selection and the state are read.
   RealFileSystem disk;
   StatCache fs(disk, /*keep_across_actions=*/true);
+  DodoSession session = open_dodo(
+      inv, cmd, parsed, [&fs](std::vector<std::string>&& paths) { fs.stream(std::move(paths)); });
   {
-    std::vector<std::string> paths;
+    std::vector<std::string_view> paths;
     for (const Task& t : session.graph->tasks()) {
       paths.insert(paths.end(), t.file_dep.begin(), t.file_dep.end());
       paths.insert(paths.end(), t.targets.begin(), t.targets.end());

@@ -167,7 +167,8 @@ OptionValues command_options(const Invocation& inv, const Command& cmd, const Pa
   return command_options(inv, cmd, parsed, files);
 }
 
-DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& parsed) {
+DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& parsed,
+                      const python::PathSink& early_paths) {
   DodoSession session;
   const std::vector<OptionDef> defs = all_options(cmd);
   // Config files are read from the start-up folder (SPEC §1.2), before the
@@ -198,7 +199,8 @@ DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& p
   python::LoadedDodo loaded;
   try {
     python::import_dodo(session.dodo_path);
-    loaded = python::create_tasks(cmd.name, creator_arguments(parsed.rest, session.config_files));
+    loaded = python::create_tasks(cmd.name, creator_arguments(parsed.rest, session.config_files),
+                                  early_paths);
   } catch (const python::DodoError& e) {
     throw UserError(e.what());
   }

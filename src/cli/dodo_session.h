@@ -45,7 +45,10 @@ class SessionDelayedCreator : public DelayedTaskCreator {
 
 /// Loads the project for `cmd`. Throws UserError (bad config file, dodo not
 /// found, invalid tasks...) or python::PythonTraceback.
-DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& parsed);
+/// `early_paths` receives task paths while the creators run (see
+/// python::create_tasks).
+DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& parsed,
+                      const python::PathSink& early_paths = {});
 
 /// The options of `cmd` from the command line, the environment and `files`
 /// (no DOIT_CONFIG). Throws UserError for a value its option's type rejects.

@@ -1,9 +1,14 @@
 #include "doit/stat_cache.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -21,6 +26,41 @@ constexpr size_t kSlotsPerEntry = 2;
 
 std::uint64_t hash_path(std::string_view path) { return XXH3_64bits(path.data(), path.size()); }
 
+/// A set of 64-bit hashes: open addressing in one array (0 marks a free
+/// slot; hash 0 is stored as 1), at most half full.
+class HashSet {
+ public:
+  /// false when `h` was there already.
+  bool insert(std::uint64_t h) {
+    if (h == 0) h = 1;
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    if (!place(slots_, h)) return false;
+    ++size_;
+    return true;
+  }
+
+ private:
+  static bool place(std::vector<std::uint64_t>& slots, std::uint64_t h) {
+    const std::size_t mask = slots.size() - 1;
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      if (slots[i] == h) return false;
+      if (slots[i] == 0) {
+        slots[i] = h;
+        return true;
+      }
+    }
+  }
+  void grow() {
+    std::vector<std::uint64_t> bigger(std::max<std::size_t>(1024, slots_.size() * 2), 0);
+    for (std::uint64_t h : slots_) {
+      if (h != 0) place(bigger, h);
+    }
+    slots_ = std::move(bigger);
+  }
+  std::vector<std::uint64_t> slots_;
+  std::size_t size_ = 0;
+};
+
 }  // namespace
 
 std::size_t StatCache::probe(std::string_view path, std::uint64_t h) const {
@@ -33,17 +73,17 @@ std::size_t StatCache::probe(std::string_view path, std::uint64_t h) const {
   }
 }
 
-void StatCache::index(const std::vector<std::string>& paths) {
+void StatCache::index(std::span<const std::string_view> paths) {
   finish();
   valid_ = false;
   text_.clear();
   entries_.clear();
   slots_.assign(std::bit_ceil(std::max<size_t>(1, paths.size() * kSlotsPerEntry)), kEmptySlot);
   size_t text_size = 0;
-  for (const std::string& p : paths) text_size += p.size();
+  for (const std::string_view p : paths) text_size += p.size();
   text_.reserve(text_size);
   entries_.reserve(paths.size());
-  for (const std::string& p : paths) {
+  for (const std::string_view p : paths) {
     const std::uint64_t h = hash_path(p);
     const std::size_t i = probe(p, h);
     if (slots_[i] != kEmptySlot) continue;
@@ -69,6 +109,7 @@ void StatCache::work() {
     const size_t end = std::min(n, begin + kPathsPerBlock);
     for (size_t i = begin; i < end; ++i) {
       Entry& e = entries_[i];
+      if (e.ok) continue;  // stat()ed while the tasks were created
       path.assign(text_of(e));
       try {
         e.stat = base_.stat(path);
@@ -80,8 +121,93 @@ void StatCache::work() {
   }
 }
 
-void StatCache::prefetch(const std::vector<std::string>& paths, unsigned threads) {
+struct StatCache::Streamer {
+  std::mutex mutex;
+  std::condition_variable ready;
+  std::deque<std::vector<std::string>> queue;  // guarded by mutex
+  bool stop = false;                           // guarded by mutex
+  std::atomic<bool> stopping{false};           // read without the lock, per path
+  /// The working directory the paths are relative to, when streaming began.
+  dev_t dir_dev = 0;
+  ino_t dir_ino = 0;
+  /// Written by the thread only; read after it is joined. The paths stay
+  /// in their batches (a deque: nothing moves as it grows).
+  struct Result {
+    const std::string* path;
+    std::uint64_t hash;
+    FileStat stat;
+  };
+  std::deque<std::vector<std::string>> batches;
+  std::deque<Result> results;
+  std::thread thread;
+
+  void run(const FileSystem& base) {
+    HashSet seen;  // a collision skips a path: asked again by the prefetch
+    for (;;) {
+      std::vector<std::string> batch;
+      {
+        std::unique_lock lock(mutex);
+        ready.wait(lock, [&] { return stop || !queue.empty(); });
+        if (stop) return;
+        batch = std::move(queue.front());
+        queue.pop_front();
+      }
+      const std::vector<std::string>& kept = batches.emplace_back(std::move(batch));
+      for (const std::string& path : kept) {
+        if (stopping.load(std::memory_order_relaxed)) return;
+        const std::uint64_t h = hash_path(path);
+        if (!seen.insert(h)) continue;
+        try {
+          results.push_back(Result{&path, h, base.stat(path)});
+        } catch (const FsError&) {
+          // asked again by the prefetch, which leaves the error for stat()
+        }
+      }
+    }
+  }
+};
+
+void StatCache::stream(std::vector<std::string>&& batch) {
+  if (!streamer_) {
+    struct ::stat dir;
+    if (::stat(".", &dir) != 0) return;
+    streamer_ = std::make_unique<Streamer>();
+    streamer_->dir_dev = dir.st_dev;
+    streamer_->dir_ino = dir.st_ino;
+    Streamer* streamer = streamer_.get();  // take_streamed() moves streamer_ away
+    streamer->thread = std::thread([streamer, this] { streamer->run(base_); });
+  }
+  {
+    std::lock_guard lock(streamer_->mutex);
+    streamer_->queue.push_back(std::move(batch));
+  }
+  streamer_->ready.notify_one();
+}
+
+void StatCache::take_streamed() {
+  if (!streamer_) return;
+  std::unique_ptr<Streamer> s = std::move(streamer_);
+  s->stopping.store(true, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(s->mutex);
+    s->stop = true;
+  }
+  s->ready.notify_one();
+  s->thread.join();
+  // Relative paths were stat()ed from the folder streaming began in.
+  struct ::stat dir;
+  if (::stat(".", &dir) != 0 || dir.st_dev != s->dir_dev || dir.st_ino != s->dir_ino) return;
+  for (const Streamer::Result& r : s->results) {
+    const std::uint32_t slot = slots_[probe(*r.path, r.hash)];
+    if (slot == kEmptySlot) continue;
+    entries_[slot].stat = r.stat;
+    entries_[slot].ok = true;
+  }
+}
+
+void StatCache::prefetch(std::span<const std::string_view> paths, unsigned threads) {
   index(paths);
+  take_streamed();
   const size_t workers =
       std::max<size_t>(1, std::min<size_t>(threads, entries_.size() / kMinPathsPerThread));
   for (size_t w = 1; w < workers; ++w) workers_.emplace_back([this] { work(); });
@@ -90,8 +216,9 @@ void StatCache::prefetch(const std::vector<std::string>& paths, unsigned threads
   valid_ = true;
 }
 
-void StatCache::prefetch_async(const std::vector<std::string>& paths, unsigned threads) {
+void StatCache::prefetch_async(std::span<const std::string_view> paths, unsigned threads) {
   index(paths);
+  take_streamed();
   const size_t workers =
       std::max<size_t>(1, std::min<size_t>(threads, entries_.size() / kMinPathsPerThread));
   for (size_t w = 0; w < workers; ++w) workers_.emplace_back([this] { work(); });
@@ -103,7 +230,21 @@ void StatCache::finish() const {
   workers_.clear();
 }
 
-StatCache::~StatCache() { finish(); }
+StatCache::StatCache(const FileSystem& base, bool keep_across_actions)
+    : base_(base), keep_across_actions_(keep_across_actions) {}
+
+StatCache::~StatCache() {
+  if (streamer_) {
+    {
+      std::lock_guard lock(streamer_->mutex);
+      streamer_->stop = true;
+    }
+    streamer_->stopping.store(true, std::memory_order_relaxed);
+    streamer_->ready.notify_one();
+    streamer_->thread.join();
+  }
+  finish();
+}
 
 void StatCache::invalidate() const {
   finish();

@@ -652,9 +652,79 @@ std::vector<std::pair<std::string, std::vector<ParamDef>>> creator_params() {
   return out;
 }
 
-LoadedDodo create_tasks(const std::string& command, const CreatorArgs& creator_args) {
+namespace {
+
+/// What `doit._loader._on_task` hands each finished task dict to: its
+/// file_dep and targets, when they are lists of str, go to the sink in
+/// batches. Never raises: anything unusual is left for the converter.
+class EarlyPaths {
+ public:
+  explicit EarlyPaths(const PathSink& sink) : sink_(sink) {
+    file_dep_ = interned("file_dep");
+    targets_ = interned("targets");
+  }
+  ~EarlyPaths() { flush(); }
+
+  void take(PyObject* task) {
+    if (!PyDict_Check(task)) return;
+    for (PyObject* key : {file_dep_.ptr(), targets_.ptr()}) {
+      PyObject* list = PyDict_GetItemWithError(task, key);
+      if (list == nullptr) {
+        PyErr_Clear();
+        continue;
+      }
+      if (!PyList_Check(list) && !PyTuple_Check(list)) continue;
+      PyObject** items = PySequence_Fast_ITEMS(list);
+      const Py_ssize_t n = PySequence_Fast_GET_SIZE(list);
+      for (Py_ssize_t i = 0; i < n; ++i) {
+        if (!PyUnicode_Check(items[i])) continue;
+        if (const auto text = utf8_view(items[i])) batch_.emplace_back(*text);
+      }
+    }
+    if (batch_.size() >= kBatch) flush();
+  }
+  void flush() {
+    if (batch_.empty()) return;
+    sink_(std::move(batch_));
+    batch_ = {};
+    batch_.reserve(kBatch + 64);
+  }
+
+ private:
+  static constexpr size_t kBatch = 2048;
+  const PathSink& sink_;
+  py::object file_dep_;
+  py::object targets_;
+  std::vector<std::string> batch_;
+};
+
+PyObject* on_task(PyObject* self, PyObject* task) {
+  static_cast<EarlyPaths*>(PyCapsule_GetPointer(self, nullptr))->take(task);
+  Py_RETURN_NONE;
+}
+
+PyMethodDef g_on_task_def = {"_on_task", on_task, METH_O, nullptr};
+
+}  // namespace
+
+LoadedDodo create_tasks(const std::string& command, const CreatorArgs& creator_args,
+                        const PathSink& early_paths) {
   LoadedDodo loaded;
   py::list task_dicts;
+  std::optional<EarlyPaths> early;
+  py::object loader_module = py::module_::import("doit._loader");
+  if (early_paths) {
+    early.emplace(early_paths);
+    py::object self = py::reinterpret_steal<py::object>(PyCapsule_New(&*early, nullptr, nullptr));
+    if (!self) throw py::error_already_set();
+    py::object fn = py::reinterpret_steal<py::object>(PyCFunction_New(&g_on_task_def, self.ptr()));
+    if (!fn) throw py::error_already_set();
+    loader_module.attr("_on_task") = fn;
+  }
+  struct Unhook {
+    py::object& module;
+    ~Unhook() { module.attr("_on_task") = py::none(); }
+  } unhook{loader_module};
   with_user_errors([&] {
     py::dict args;
     for (const auto& [creator, values] : creator_args) {
@@ -669,6 +739,7 @@ LoadedDodo create_tasks(const std::string& command, const CreatorArgs& creator_a
     }
     task_dicts = result[1];
   });
+  if (early) early->flush();
   py::module_::import("doit._vars").attr("LOADING") = false;
   with_user_errors([&] {
     TaskConverter converter;

@@ -3,6 +3,7 @@
 // one pass, validating keys and types with pydoit's messages.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -48,9 +49,15 @@ std::vector<std::pair<std::string, std::vector<ParamDef>>> creator_params();
 /// Keyword arguments of `@task_params` creators, by creator name.
 using CreatorArgs = std::map<std::string, std::vector<std::pair<std::string, OptionValue>>>;
 
+/// Receives the file_dep and target paths of the tasks while the creators
+/// still run, in batches (paths given as str only; the rest come with the
+/// converted tasks). For stat()s that overlap the creators.
+using PathSink = std::function<void(std::vector<std::string>&&)>;
+
 /// Runs the task creators of the imported dodo file for `command` and
 /// converts the tasks. Throws DodoError or PythonTraceback.
-LoadedDodo create_tasks(const std::string& command, const CreatorArgs& creator_args);
+LoadedDodo create_tasks(const std::string& command, const CreatorArgs& creator_args,
+                        const PathSink& early_paths = {});
 
 /// import_dodo + create_tasks without creator arguments.
 LoadedDodo load_dodo(const std::string& dodo_path, const std::string& command);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -154,6 +155,54 @@ TEST(StatCacheTest, SecondPrefetchReplacesTheFirst) {
   EXPECT_EQ(disk.calls(), 2);
   EXPECT_EQ(cache.stat("a").mtime_ns, 5);
   EXPECT_EQ(disk.calls(), 3);
+}
+
+// -- Streamed while the tasks are created -----------------------------------
+
+TEST(StatCacheStreamTest, PathsStreamedFirstAreNotStatedAgainByThePrefetch) {
+  FakeFileSystem files;
+  const std::vector<std::string> paths = many_paths(6000);
+  for (size_t i = 0; i < paths.size(); i += 3) files.write(paths[i], "abc", 11);
+  CountingFileSystem disk(files);
+  StatCache cache(disk);
+  // Three batches, with a path repeated across them.
+  cache.stream({paths.begin(), paths.begin() + 2000});
+  cache.stream({paths.begin() + 1999, paths.begin() + 4000});
+  cache.stream({paths[0], paths[1]});
+  cache.prefetch(paths, 2);  // the rest: whatever the stream had not reached
+  EXPECT_EQ(disk.calls(), 6000);
+  for (size_t i = 0; i < paths.size(); ++i) {
+    ASSERT_EQ(cache.stat(paths[i]).exists, i % 3 == 0) << paths[i];
+  }
+  EXPECT_EQ(disk.calls(), 6000);
+}
+
+TEST(StatCacheStreamTest, AStreamNobodyCollectsEndsWithTheCache) {
+  FakeFileSystem files;
+  CountingFileSystem disk(files);
+  {
+    StatCache cache(disk);
+    cache.stream(many_paths(50000));
+  }  // joins the thread, wherever it was
+  EXPECT_LE(disk.calls(), 50000);
+}
+
+TEST(StatCacheStreamTest, StreamedResultsAreDroppedWhenTheWorkingFolderChanged) {
+  FakeFileSystem files;
+  files.write("a", "x", 5);
+  CountingFileSystem disk(files);
+  const std::filesystem::path before = std::filesystem::current_path();
+  std::string other = (std::filesystem::temp_directory_path() / "statcache-cd-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(other.data()), nullptr);
+  StatCache cache(disk);
+  cache.stream({"a"});
+  while (disk.calls() < 1) std::this_thread::yield();
+  std::filesystem::current_path(other);
+  cache.prefetch({"a"}, 1);
+  std::filesystem::current_path(before);
+  std::filesystem::remove(other);
+  EXPECT_EQ(disk.calls(), 2);  // relative paths mean something else now
+  EXPECT_TRUE(cache.stat("a").exists);
 }
 
 // -- Kept across actions: a FolderJournal on the real disk -----------------

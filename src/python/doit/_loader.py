@@ -45,6 +45,10 @@ DELAYED_COMMANDS = frozenset(('run', 'auto', 'strace', 'graph'))
 #: Delayed creators left for later: name -> (creator, creator_args).
 _delayed = {}
 
+#: Set by doit-cpp while ``load`` runs: called with each finished task dict,
+#: so that its files are stat()ed while the next creators run.
+_on_task = None
+
 
 def load(namespace, command='run', creator_args=None,
          command_names=COMMAND_NAMES):
@@ -323,6 +327,8 @@ def _finish(task, creator, group):
     task['_subtask_of'] = group
     task['_is_group'] = False
     task['_creator'] = creator
+    if _on_task is not None:
+        _on_task(task)
     return task
 
 

@@ -70,6 +70,9 @@ class ChildProcess {
   int poll_timeout_ms() const;
   /// Sends `sig` to the child's process group (own_group) or to the child.
   void signal(int sig);
+  /// The child's process id (its process group's with own_group); -1 when
+  /// it could not start.
+  pid_t pid() const { return pid_; }
   /// The outcome, once finished().
   ProcessResult take_result();
 

@@ -640,3 +640,75 @@ def task_ask():
     finally:
         os.close(controller)
         os.close(terminal)
+
+
+PAGE_SERVER = """
+import http.server, sys
+port, page = int(sys.argv[1]), sys.argv[2]
+body = open(page, 'rb').read()
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(('127.0.0.1', port), Handler).serve_forever()
+"""
+
+
+def page_servers(sid):
+    """{page file: pid} of the page_server.py processes in session `sid`."""
+    found = {}
+    for pid in python_processes_running(sid, "page_server.py"):
+        try:
+            argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        found.setdefault(argv[3].decode(), []).append(pid)
+    return found
+
+
+@pytest.mark.parametrize("web_depends_on_api", [False, True])
+def test_two_servers_run_side_by_side_and_each_restarts_alone(project, auto, web_depends_on_api):
+    api, web = free_port(), free_port()
+    project.write("page_server.py", PAGE_SERVER)
+    project.write("api.txt", "api v1\n")
+    project.write("web.txt", "web v1\n")
+    task_dep = "'task_dep': ['api']," if web_depends_on_api else ""
+    project.dodo(f"""
+import sys
+def task_api():
+    return {{'actions': [sys.executable + ' page_server.py {api} api.txt'], 'file_dep': ['api.txt']}}
+
+def task_web():
+    return {{'actions': [sys.executable + ' page_server.py {web} web.txt'], 'file_dep': ['web.txt'],
+            {task_dep}}}
+""")
+    a = auto("api", "web")
+    assert wait_until(lambda: fetch(api) == "api v1\n" and fetch(web) == "web v1\n")
+    first = page_servers(a.proc.pid)
+    assert sorted(first) == ["api.txt", "web.txt"] and all(len(p) == 1 for p in first.values())
+
+    edit(project, "web.txt", "web v2\n")  # only web restarts
+    assert wait_until(lambda: fetch(web) == "web v2\n")
+    second = page_servers(a.proc.pid)
+    assert second["api.txt"] == first["api.txt"], (first, second)
+    assert len(second["web.txt"]) == 1 and second["web.txt"] != first["web.txt"]
+    assert fetch(api) == "api v1\n"
+
+    edit(project, "api.txt", "api v2\n")  # only api restarts
+    assert wait_until(lambda: fetch(api) == "api v2\n")
+    third = page_servers(a.proc.pid)
+    assert third["web.txt"] == second["web.txt"], (second, third)
+    assert len(third["api.txt"]) == 1 and third["api.txt"] != first["api.txt"]
+
+    rc, out, err = a.stop(signal.SIGHUP)
+    assert rc == 0, err
+    assert out.splitlines() == [".  api", ".  web", ".  web", ".  api"]
+    assert err.count("restarting web") == 1 and err.count("restarting api") == 1, err
+    assert "exited" not in err and "Address already in use" not in err, err
+    assert wait_until(lambda: not session_processes(a.proc.pid), timeout=5)
+    assert fetch(api) is None and fetch(web) is None
+    # Stopped by `doit auto`: neither is recorded as done.
+    assert project.run("list", "--status", "api", "web").out == "R api   \nR web   \n"

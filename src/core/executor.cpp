@@ -621,8 +621,6 @@ CommandRun Executor::Impl::command_run(bool capture) const {
                     .formatter = ex_.formatter_,
                     .capture = capture,
                     .with_changed = true,
-                    .after_grace = nullptr,
-                    .grace = std::chrono::milliseconds(0),
                     .own_group = false};
 }
 

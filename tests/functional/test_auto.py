@@ -712,3 +712,142 @@ def task_web():
     assert fetch(api) is None and fetch(web) is None
     # Stopped by `doit auto`: neither is recorded as done.
     assert project.run("list", "--status", "api", "web").out == "R api   \nR web   \n"
+
+
+def lines_of(project, name):
+    return project.read(name).splitlines() if project.exists(name) else []
+
+
+def test_an_edit_of_a_local_module_imported_by_dodo_is_picked_up(project, auto):
+    project.write("helpers/__init__.py", "")
+    project.write("helpers/words.py", "WORD = 'one'\n")
+    project.dodo("""
+from helpers.words import WORD
+def task_say():
+    return {'actions': ['echo ' + WORD + ' >> log.txt'], 'uptodate': [False]}
+""")
+    a = auto("say")
+    assert wait_until(lambda: lines_of(project, "log.txt") == ["one"])
+    edit(project, "helpers/words.py", "WORD = 'two'\n")
+    assert wait_until(lambda: lines_of(project, "log.txt") == ["one", "two"])
+    rc, _, err = a.stop()
+    assert rc == 0
+    assert f"doit auto: {project.path / 'helpers/words.py'} changed" in err.splitlines(), err
+
+
+@pytest.mark.parametrize("name, setting, exists_at_start", [
+    ("doit.cfg", "[task:greet]\ngreeting = {}\n", True),
+    ("pyproject.toml", '[tool.doit.tasks.greet]\ngreeting = "{}"\n', False),
+])
+def test_an_edit_of_a_config_file_is_picked_up(project, auto, name, setting, exists_at_start):
+    if exists_at_start:
+        project.write(name, setting.format("hello"))
+    project.dodo("""
+def task_greet():
+    return {'actions': ['echo %(greeting)s >> log.txt'], 'uptodate': [False],
+            'params': [{'name': 'greeting', 'default': 'hello'}]}
+""")
+    a = auto("greet")
+    assert wait_until(lambda: lines_of(project, "log.txt") == ["hello"])
+    project.write(name, setting.format("bonjour"))  # edited, or created
+    assert wait_until(lambda: lines_of(project, "log.txt") == ["hello", "bonjour"])
+    rc, _, err = a.stop()
+    assert rc == 0
+    assert f"doit auto: {project.path / name} changed" in err.splitlines(), err
+
+
+CALLBACKS = {"success_callback": "echo success >> calls.txt",
+             "failure_callback": "echo failure >> calls.txt"}
+
+
+@pytest.mark.parametrize("given_in", ["command line", "doit.cfg"])
+def test_success_and_failure_callbacks_run_after_the_right_cycles(project, auto, given_in):
+    project.write("in.txt", "ok\n")
+    project.dodo("""
+def task_check():
+    return {'actions': ['echo run >> runs.txt', 'grep -q ok in.txt'], 'file_dep': ['in.txt']}
+""")
+    if given_in == "doit.cfg":
+        project.write("doit.cfg", "[auto]\n" + "".join(f"{k} = {v}\n" for k, v in CALLBACKS.items()))
+        a = auto("check")
+    else:
+        a = auto("--success", CALLBACKS["success_callback"],
+                 "--failure", CALLBACKS["failure_callback"], "check")
+    assert wait_until(lambda: lines_of(project, "calls.txt") == ["success"])
+    assert runs(project) == 1
+    edit(project, "in.txt", "bad\n")
+    assert wait_until(lambda: lines_of(project, "calls.txt") == ["success", "failure"])
+    assert runs(project) == 2
+    edit(project, "in.txt", "ok again\n")
+    assert wait_until(lambda: lines_of(project, "calls.txt") == ["success", "failure", "success"])
+    assert runs(project) == 3
+    rc, _, _ = a.stop()
+    assert rc == 0
+
+
+@pytest.mark.parametrize("status, callback", [(0, "success"), (1, "failure")])
+def test_a_slow_last_task_gets_its_callback_when_it_ends(project, auto, status, callback):
+    """Still running after a second, it is taken for a server (an edit would
+    restart it), but its callback says how it ended, when it ended."""
+    project.dodo(f"""
+def task_slow():
+    return {{'actions': ['echo started > started.txt; while [ ! -e go ]; do sleep 0.02; done; '
+                         'echo done > done.txt; exit {status}']}}
+""")
+    # Each callback says whether the task had ended when it ran.
+    check = "if [ -e done.txt ]; then echo {} >> calls.txt; else echo {}-too-early >> calls.txt; fi"
+    a = auto("--success", check.format("success", "success"),
+             "--failure", check.format("failure", "failure"), "slow")
+    assert project.wait_for_file("started.txt")
+    time.sleep(1.5)  # longer than a server's grace: no callback while it runs
+    assert lines_of(project, "calls.txt") == []
+    project.write("go", "")
+    assert wait_until(lambda: lines_of(project, "calls.txt") == [callback])
+    rc, _, err = a.stop()
+    assert rc == 0
+    assert lines_of(project, "calls.txt") == [callback], err
+
+
+def test_the_success_callback_of_a_server_comes_when_it_listens(project, auto):
+    port = free_port()
+    project.write("page.txt", "slow start\n")
+    project.write("server.py", "import time\ntime.sleep(2)\n" + SERVER)
+    project.dodo(f"""
+import sys
+def task_serve():
+    return {{'actions': [sys.executable + ' server.py {port}']}}
+""")
+    # The callback says whether the server accepted a connection when it ran.
+    probe = (f"{sys.executable} -c \"import socket; socket.create_connection(('127.0.0.1', {port}), 1)\""
+             " && echo up >> calls.txt || echo down >> calls.txt")
+    a = auto("--success", probe, "serve")
+    assert wait_until(lambda: lines_of(project, "calls.txt") == ["up"])
+    assert fetch(port) == "slow start\n"
+    rc, _, _ = a.stop()
+    assert rc == 0
+    assert lines_of(project, "calls.txt") == ["up"]
+
+
+def test_a_file_deleted_during_the_first_cycle_starts_the_next(project, auto):
+    project.write("in.txt", "x\n")
+    project.dodo("""
+def task_slow():
+    return {'actions': ['echo started >> started.txt; while [ ! -e go ]; do sleep 0.02; done; rm go',
+                        'echo run >> runs.txt'],
+            'file_dep': ['in.txt']}
+""")
+    a = auto("--failure", "echo failed >> ends.txt", "slow")
+    assert wait_until(lambda: lines_of(project, "started.txt") == ["started"])
+    os.remove(project.path / "in.txt")  # nothing was watched before this cycle
+    project.write("go", "")
+    # The first cycle cannot record the task; the next, started at once,
+    # finds the file missing.
+    assert wait_until(lambda: lines_of(project, "ends.txt") == ["failed", "failed"])
+    assert wait_until(lambda: watching(a))
+    rc, out, err = a.stop()
+    assert rc == 0
+    reasons = [line for line in err.splitlines() if line.startswith("doit auto: ")]
+    assert reasons == [f"doit auto: {project.path / 'in.txt'} changed while the tasks ran"], err
+    assert "ERROR: Task 'slow' saving success: Dependent file 'in.txt' does not exist." in out
+    assert "ERROR: Task 'slow' checking dependencies: Dependent file 'in.txt' does not exist." in out
+    assert lines_of(project, "ends.txt") == ["failed", "failed"]

@@ -728,6 +728,7 @@ def task_say():
 """)
     a = auto("say")
     assert wait_until(lambda: lines_of(project, "log.txt") == ["one"])
+    assert wait_until(lambda: watching(a))  # else: "changed while the tasks ran"
     edit(project, "helpers/words.py", "WORD = 'two'\n")
     assert wait_until(lambda: lines_of(project, "log.txt") == ["one", "two"])
     rc, _, err = a.stop()
@@ -749,6 +750,7 @@ def task_greet():
 """)
     a = auto("greet")
     assert wait_until(lambda: lines_of(project, "log.txt") == ["hello"])
+    assert wait_until(lambda: watching(a))  # else: "changed while the tasks ran"
     project.write(name, setting.format("bonjour"))  # edited, or created
     assert wait_until(lambda: lines_of(project, "log.txt") == ["hello", "bonjour"])
     rc, _, err = a.stop()

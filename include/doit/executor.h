@@ -49,17 +49,21 @@ struct RunOptions {
   /// Called before a task's actions start (to stop the server it replaces).
   std::function<void(const Task&)> before_execute;
   /// When > 0: a server is the last action of a task, a command, that is
-  /// still running after this long, when the task has no targets or nothing
-  /// else is left to run. Its task is recorded as done (with the file_dep
-  /// signatures from before its actions) and counts as successful for the
-  /// tasks that depend on it; the run goes on while it runs. Such a command
-  /// runs in a process group of its own (on_process_group is told its id
-  /// when it starts). After the last task, the run waits until its servers
-  /// have ended (on_idle is told the result so far first, if any server
-  /// runs); on an interrupt it stops them and forgets their records.
+  /// still running after this long, and is either the last thing to run, or
+  /// (when its task has no targets) known to be up: declared (LongRunning)
+  /// or, as `serving` says, listening. Its task is recorded as done (with
+  /// the file_dep signatures from before its actions) and counts as
+  /// successful for the tasks that depend on it; the run goes on while it
+  /// runs. Such a command runs in a process group of its own
+  /// (on_process_group is told its id when it starts). After the last task,
+  /// the run waits until its servers have ended (on_idle is told the result
+  /// so far first, if any server runs); on an interrupt it stops them and
+  /// forgets their records.
   std::chrono::milliseconds long_running_grace{0};
+  /// Whether a process group serves (listens on a socket).
+  std::function<bool(pid_t)> serving;
   /// A server was recognised: its task, its process group, and whether it
-  /// was declared one (LongRunning).
+  /// is known to be up (declared, or serving).
   std::function<void(const Task&, pid_t, bool)> on_long_running;
   std::function<void(pid_t)> on_process_group;
   std::function<void(int)> on_idle;

@@ -26,10 +26,10 @@ namespace doit {
 ///                    cycle waits for the reply "ok"
 ///   "group <pgid>"   a command that may become a server started in this
 ///                    process group of its own
-///   "running <pgid> declared|detected <task>"
+///   "running <pgid> up|started <task>"
 ///                    <task>'s last action, in process group <pgid>, is a
-///                    server (declared: a LongRunning action); the cycle
-///                    goes on
+///                    server (up: a LongRunning action, or listening on a
+///                    socket); the cycle goes on
 ///   "finished <result>"  every task is done or serving (sent only when a
 ///                    server runs); the process stays while its servers run
 ///   "exited <result> <task>"  a server ended on its own (0: success)
@@ -46,8 +46,8 @@ inline constexpr std::string_view kSelected = "selected";
 inline constexpr std::string_view kStop = "stop ";
 inline constexpr std::string_view kGroup = "group ";
 inline constexpr std::string_view kRunning = "running ";
-inline constexpr std::string_view kDeclared = "declared";
-inline constexpr std::string_view kDetected = "detected";
+inline constexpr std::string_view kUp = "up";
+inline constexpr std::string_view kStarted = "started";
 inline constexpr std::string_view kFinished = "finished ";
 inline constexpr std::string_view kExited = "exited ";
 inline constexpr std::string_view kOk = "ok";

@@ -17,6 +17,7 @@
 #include <set>
 
 #include "doit/executor.h"
+#include "doit/listening.h"
 #include "doit/output.h"
 #include "doit/stat_cache.h"
 #include "doit/status_line.h"
@@ -465,10 +466,10 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
     ro.on_process_group = [&report](pid_t group) {
       report.line(fmt::format("{}{}", auto_report::kGroup, group));
     };
-    ro.on_long_running = [&report](const Task& task, pid_t group, bool declared) {
+    ro.serving = group_listens;
+    ro.on_long_running = [&report](const Task& task, pid_t group, bool up) {
       report.line(fmt::format("{}{} {} {}", auto_report::kRunning, group,
-                              declared ? auto_report::kDeclared : auto_report::kDetected,
-                              task.name));
+                              up ? auto_report::kUp : auto_report::kStarted, task.name));
     };
     ro.on_idle = [&report](int result) {
       report.line(fmt::format("{}{}", auto_report::kFinished, result));

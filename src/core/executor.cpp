@@ -78,6 +78,9 @@ using Signatures = std::vector<std::pair<std::string, FileSignature>>;
 
 /// How long a wait for running jobs may sleep between checks of a stop.
 constexpr int kStopPollMs = 50;
+/// `auto`: how often a command that may be a server is looked at, after
+/// the grace, until it is one or ends.
+constexpr std::chrono::milliseconds kServerLook{100};
 
 }  // namespace
 
@@ -232,6 +235,8 @@ class Executor::Impl {
                                             const Signatures& before);
   /// Whether the last action of `task` may become a server.
   bool may_become_server(const Task& task) const;
+  /// Whether the `detachable` command running in `group` is a server now.
+  bool is_server(const CmdAction& cmd, pid_t group, bool last, bool& up) const;
   /// Waits until something happens to `running` (may be null), the servers,
   /// the control descriptor or an interrupt, at the latest until `until`.
   void wait_for_processes(ChildProcess* running,
@@ -938,6 +943,14 @@ bool Executor::Impl::may_become_server(const Task& task) const {
   return task.targets.empty() || nothing_else_to_run();
 }
 
+bool Executor::Impl::is_server(const CmdAction& cmd, pid_t group, bool last, bool& up) const {
+  // A slow step (a migration, a lint) must end before what comes after it
+  // starts; a server never ends, and shows it is one by listening.
+  up = (cmd.ignore_status && cmd.inherit_output) ||  // LongRunning
+       (ex_.options_.serving && ex_.options_.serving(group));
+  return up || last;
+}
+
 std::optional<ActionOutcome> Executor::Impl::run_auto_cmd(int n, const CmdAction& cmd,
                                                           const ActionEnv& env, bool capture,
                                                           bool detachable, TaskRun& run,
@@ -955,7 +968,9 @@ std::optional<ActionOutcome> Executor::Impl::run_auto_cmd(int n, const CmdAction
   if (detachable && group > 0 && ex_.options_.on_process_group) {
     ex_.options_.on_process_group(group);
   }
-  const auto grace_ends = std::chrono::steady_clock::now() + ex_.options_.long_running_grace;
+  const bool last = nothing_else_to_run();
+  // When to look whether it is a server: after the grace, then every so often.
+  auto look_at = std::chrono::steady_clock::now() + ex_.options_.long_running_grace;
   bool passed_on = false;
   while (!job->process->finished()) {
     if (interrupt_requested()) {
@@ -967,9 +982,11 @@ std::optional<ActionOutcome> Executor::Impl::run_auto_cmd(int n, const CmdAction
       wait_for_processes(job->process.get(), std::nullopt);
       continue;
     }
-    if (detachable && std::chrono::steady_clock::now() >= grace_ends) {
-      // A server. Recorded as started (signatures from before its actions),
-      // so that the next cycle keeps it unless what it depends on changed.
+    const auto now = std::chrono::steady_clock::now();
+    bool up = false;
+    if (detachable && now >= look_at && is_server(cmd, group, last, up)) {
+      // Recorded as started (signatures from before its actions), so that
+      // the next cycle keeps it unless what it depends on changed.
       const Task& task = graph_.task(job->task);
       ex_.db_.save_success(task.name, std::string(checker_name(ex_.options_.checker)), before, "{}",
                            std::nullopt);
@@ -977,12 +994,11 @@ std::optional<ActionOutcome> Executor::Impl::run_auto_cmd(int n, const CmdAction
       job->run = std::move(run);
       nodes_[n].run_status = Node::RunStatus::kSuccessful;
       servers_.push_back(std::move(job));
-      if (ex_.options_.on_long_running) {
-        ex_.options_.on_long_running(task, group, cmd.ignore_status && cmd.inherit_output);
-      }
+      if (ex_.options_.on_long_running) ex_.options_.on_long_running(task, group, up);
       return std::nullopt;
     }
-    wait_for_processes(job->process.get(), detachable ? std::optional(grace_ends) : std::nullopt);
+    if (detachable && now >= look_at) look_at = now + kServerLook;
+    wait_for_processes(job->process.get(), detachable ? std::optional(look_at) : std::nullopt);
   }
   return command_outcome(cmd, *job->command, job->process->take_result());
 }

@@ -317,7 +317,7 @@ class Supervisor {
     }
   }
 
-  /// "<pgid> declared|detected <task>": a server of cycle `c`.
+  /// "<pgid> up|started <task>": a server of cycle `c`.
   void running(Cycle& c, const std::string& what) {
     const size_t space = what.find(' ');
     const size_t second = space == std::string::npos ? space : what.find(' ', space + 1);
@@ -327,7 +327,7 @@ class Supervisor {
     Server server;
     server.group = static_cast<pid_t>(std::atol(what.c_str()));
     server.owner = c.pid;
-    server.up = what.substr(space + 1, second - space - 1) == auto_report::kDeclared;
+    server.up = what.substr(space + 1, second - space - 1) == auto_report::kUp;
     servers_[task] = server;
     groups_.insert(server.group);
   }

@@ -810,6 +810,31 @@ def task_slow():
     assert lines_of(project, "calls.txt") == [callback], err
 
 
+def test_a_slow_task_that_another_depends_on_is_not_taken_for_a_server(project, auto):
+    """A slow task without targets (a migration) before another: it does not
+    listen on a socket, so it is waited for, however long it takes."""
+    project.dodo("""
+def task_migrate():
+    return {'actions': ['echo started > started.txt; while [ ! -e go ]; do sleep 0.02; done; '
+                        'echo done > migrated.txt']}
+
+def task_use():
+    return {'actions': ['if [ -e migrated.txt ]; then echo after >> use.txt; '
+                        'else echo during >> use.txt; fi'],
+            'task_dep': ['migrate']}
+""")
+    a = auto("use")
+    assert project.wait_for_file("started.txt")
+    time.sleep(1.5)  # longer than a server's grace
+    assert not project.exists("use.txt")
+    project.write("go", "")
+    assert wait_until(lambda: lines_of(project, "use.txt") == ["after"])
+    rc, out, err = a.stop()
+    assert rc == 0
+    assert out.splitlines() == [".  migrate", ".  use"]
+    assert "exited" not in err
+
+
 def test_the_success_callback_of_a_server_comes_when_it_listens(project, auto):
     port = free_port()
     project.write("page.txt", "slow start\n")

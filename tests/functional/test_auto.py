@@ -23,7 +23,7 @@ pytestmark = pytest.mark.cpp_only
 SERVER = f"""
 import http.server, sys
 port = int(sys.argv[1])
-body = open('page.txt', 'rb').read()
+body = open(sys.argv[2] if len(sys.argv) > 2 else 'page.txt', 'rb').read()
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200)
@@ -187,6 +187,16 @@ def test_server_is_restarted_with_the_new_content_and_nothing_is_left(project, a
     assert project.run("list", "--status", "serve").out == "R serve   \n"
 
 
+#: `slow` waits for the test in its first action (`go`): not its last, so it
+#: is never taken for a server however slow the machine.
+WAITS_FOR_GO_DODO = """
+def task_slow():
+    return {'actions': ['echo started >> started.txt; while [ ! -e go ]; do sleep 0.02; done; rm go',
+                        'echo run >> runs.txt'],
+            'file_dep': ['in.txt']}
+"""
+
+
 def test_deleting_a_file_dep_during_a_cycle_starts_the_next(project, auto):
     # No sleeps: each step waits for what it needs to see. The task waits for
     # the test in its first action (`go`): a last action running over a
@@ -194,12 +204,7 @@ def test_deleting_a_file_dep_during_a_cycle_starts_the_next(project, auto):
     # reports as they come ("in.txt changed"), and a slow machine (the
     # sanitizer build) must not turn this test into that one.
     project.write("in.txt", "x\n")
-    project.dodo("""
-def task_slow():
-    return {'actions': ['echo started >> started.txt; while [ ! -e go ]; do sleep 0.02; done; rm go',
-                        'echo run >> runs.txt'],
-            'file_dep': ['in.txt']}
-""")
+    project.dodo(WAITS_FOR_GO_DODO)
 
     def count(name, word):
         return project.exists(name) and project.read(name).count(word)
@@ -232,12 +237,7 @@ def test_an_edit_made_while_the_tasks_ran_starts_one_more_cycle_not_two(project,
     # The edit is seen when the cycle ends, and the next cycle runs for it;
     # the watcher, which saw it too, must not start one more after that.
     project.write("in.txt", "x\n")
-    project.dodo("""
-def task_slow():
-    return {'actions': ['echo started >> started.txt; while [ ! -e go ]; do sleep 0.02; done; rm go',
-                        'echo run >> runs.txt'],
-            'file_dep': ['in.txt']}
-""")
+    project.dodo(WAITS_FOR_GO_DODO)
 
     def count(name, word):
         return project.exists(name) and project.read(name).count(word)
@@ -642,21 +642,6 @@ def task_ask():
         os.close(terminal)
 
 
-PAGE_SERVER = """
-import http.server, sys
-port, page = int(sys.argv[1]), sys.argv[2]
-body = open(page, 'rb').read()
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-http.server.HTTPServer(('127.0.0.1', port), Handler).serve_forever()
-"""
-
-
 def page_servers(sid):
     """{page file: pid} of the page_server.py processes in session `sid`."""
     found = {}
@@ -672,7 +657,7 @@ def page_servers(sid):
 @pytest.mark.parametrize("web_depends_on_api", [False, True])
 def test_two_servers_run_side_by_side_and_each_restarts_alone(project, auto, web_depends_on_api):
     api, web = free_port(), free_port()
-    project.write("page_server.py", PAGE_SERVER)
+    project.write("page_server.py", SERVER)
     project.write("api.txt", "api v1\n")
     project.write("web.txt", "web v1\n")
     task_dep = "'task_dep': ['api']," if web_depends_on_api else ""
@@ -857,12 +842,7 @@ def task_serve():
 
 def test_a_file_deleted_during_the_first_cycle_starts_the_next(project, auto):
     project.write("in.txt", "x\n")
-    project.dodo("""
-def task_slow():
-    return {'actions': ['echo started >> started.txt; while [ ! -e go ]; do sleep 0.02; done; rm go',
-                        'echo run >> runs.txt'],
-            'file_dep': ['in.txt']}
-""")
+    project.dodo(WAITS_FOR_GO_DODO)
     a = auto("--failure", "echo failed >> ends.txt", "slow")
     assert wait_until(lambda: lines_of(project, "started.txt") == ["started"])
     os.remove(project.path / "in.txt")  # nothing was watched before this cycle

@@ -36,6 +36,8 @@ namespace doit {
 /// and from the supervisor to a cycle:
 ///   "ok"             the reply to "stop"
 ///   "release <task>" the supervisor stops that server of the cycle itself
+///                    (only to a cycle whose tasks are done: never while it
+///                    waits for "ok")
 namespace auto_report {
 inline constexpr std::string_view kWatch = "watch ";
 inline constexpr std::string_view kIgnore = "ignore ";
@@ -68,7 +70,7 @@ struct AutoOptions {
   /// Shell commands run after a cycle that ended with 0 / not 0.
   std::string success_command;
   std::string failure_command;
-  /// Signal sent to a running cycle's process group when auto stops.
+  /// Signal that stops a server (its process group), and every cycle when auto stops.
   int stop_signal = 0;
   /// How long it may take to exit before it is killed.
   std::chrono::milliseconds stop_timeout{5000};

@@ -22,9 +22,6 @@ struct CommandRun {
   bool capture = true;
   /// `changed` is a name in the substitution (not for `clean`).
   bool with_changed = true;
-  /// Called once if the process still runs after `grace` (see SpawnSpec).
-  std::function<void()> after_grace;
-  std::chrono::milliseconds grace{0};
   /// Start it in a process group of its own (see SpawnSpec::own_group).
   bool own_group = false;
 };

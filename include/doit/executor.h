@@ -2,6 +2,7 @@
 // each task checked right before it would run, state saved per finished task.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -44,14 +45,36 @@ struct RunOptions {
   /// would run too.
   bool dry_run = false;
 
-  // `auto` cycles:
+  // `auto` cycles (long_running_grace > 0):
   /// Called before a task's actions start (to stop the server it replaces).
   std::function<void(const Task&)> before_execute;
-  /// When > 0: the last action of the last task of the run that is still
-  /// running after this long is a long-running one (a server): the task is
-  /// recorded as done, and on_long_running is told, while it goes on running.
+  /// When > 0: a server is the last action of a task, a command, that is
+  /// still running after this long, and is either the last thing to run, or
+  /// (when its task has no targets) known to be up: declared (LongRunning)
+  /// or, as `serving` says, listening. Its task is recorded as done (with
+  /// the file_dep signatures from before its actions) and counts as
+  /// successful for the tasks that depend on it; the run goes on while it
+  /// runs. Such a command runs in a process group of its own
+  /// (on_process_group is told its id when it starts). After the last task,
+  /// the run waits until its servers have ended (on_idle is told the result
+  /// so far first, if any server runs); on an interrupt it stops them and
+  /// forgets their records.
   std::chrono::milliseconds long_running_grace{0};
-  std::function<void(const Task&)> on_long_running;
+  /// Whether a process group serves (listens on a socket).
+  std::function<bool(pid_t)> serving;
+  /// A server was recognised: its task, its process group, and whether it
+  /// is known to be up (declared, or serving).
+  std::function<void(const Task&, pid_t, bool)> on_long_running;
+  std::function<void(pid_t)> on_process_group;
+  std::function<void(int)> on_idle;
+  /// A server ended on its own: its task and the result (a RunResult).
+  std::function<void(const Task&, int)> on_server_exit;
+  /// Readable when read_released has something to say: the tasks whose
+  /// servers someone else stops now (a restart); they end quietly, and
+  /// their records are removed at once.
+  int control_fd = -1;
+  /// nullopt: the descriptor is at its end (nothing more will come).
+  std::function<std::optional<std::vector<std::string>>()> read_released;
 
   // Parallel runs (-n N, SPEC §10.8):
   /// How many tasks may run at once; 1 is the serial path.

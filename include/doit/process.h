@@ -21,10 +21,6 @@ struct SpawnSpec {
   std::optional<std::vector<std::string>> env;
   /// false: stdout/stderr are inherited (nothing captured).
   bool capture = true;
-  /// If set: called once when the process has run for `grace` and is still
-  /// running (`auto` uses it to tell a server from a short command).
-  std::function<void()> after_grace;
-  std::chrono::milliseconds grace{0};
   /// Starts the child in a process group of its own (stopped as a whole by
   /// ChildProcess::signal) with stdin from /dev/null: how the parallel
   /// executor runs commands, so that none of them reads the terminal.
@@ -47,7 +43,7 @@ struct ProcessResult {
 class ChildProcess {
  public:
   /// Starts `spec`. When it cannot start, the process is finished at once,
-  /// with spawn_error set in its result. `after_grace` is not handled here.
+  /// with spawn_error set in its result.
   ChildProcess(const SpawnSpec& spec, LiveOutput* live_out, LiveOutput* live_err);
   /// Takes charge of a child started otherwise (a fork): `out_fd` is read to
   /// EOF as its stdout, nothing is echoed. `own_group`: the child leads a
@@ -70,6 +66,9 @@ class ChildProcess {
   int poll_timeout_ms() const;
   /// Sends `sig` to the child's process group (own_group) or to the child.
   void signal(int sig);
+  /// The child's process id (its process group's with own_group); -1 when
+  /// it could not start.
+  pid_t pid() const { return pid_; }
   /// The outcome, once finished().
   ProcessResult take_result();
 

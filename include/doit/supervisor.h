@@ -18,23 +18,45 @@ namespace doit {
 ///   "ignore <path>"  under a watched folder, a path whose changes (and those
 ///                    of everything under it) start none: the state
 ///                    database and its side files, the targets
+///   "reach <task>"   a task the cycle may run (selected, or one they depend on)
+///   "watched"        the watch set is complete (the tasks start now)
 ///   "loaded"         dodo.py loaded and the tasks created
 ///   "selected"       the command-line names were all found
 ///   "stop <task>"    about to run <task>: stop its old server first; the
 ///                    cycle waits for the reply "ok"
-///   "running <task>" <task>'s last action is long-running (a server): the
-///                    cycle is done, its process goes on serving
+///   "group <pgid>"   a command that may become a server started in this
+///                    process group of its own
+///   "running <pgid> up|started <task>"
+///                    <task>'s last action, in process group <pgid>, is a
+///                    server (up: a LongRunning action, or listening on a
+///                    socket); the cycle goes on
+///   "finished <result>"  every task is done or serving (sent only when a
+///                    server runs); the process stays while its servers run
+///   "exited <result> <task>"  a server ended on its own (0: success)
+/// and from the supervisor to a cycle:
+///   "ok"             the reply to "stop"
+///   "release <task>" the supervisor stops that server of the cycle itself
+///                    (only to a cycle whose tasks are done: never while it
+///                    waits for "ok")
 namespace auto_report {
 inline constexpr std::string_view kWatch = "watch ";
 inline constexpr std::string_view kIgnore = "ignore ";
+inline constexpr std::string_view kReach = "reach ";
+inline constexpr std::string_view kWatched = "watched";
 inline constexpr std::string_view kLoaded = "loaded";
 inline constexpr std::string_view kSelected = "selected";
 inline constexpr std::string_view kStop = "stop ";
+inline constexpr std::string_view kGroup = "group ";
 inline constexpr std::string_view kRunning = "running ";
+inline constexpr std::string_view kUp = "up";
+inline constexpr std::string_view kStarted = "started";
+inline constexpr std::string_view kFinished = "finished ";
+inline constexpr std::string_view kExited = "exited ";
 inline constexpr std::string_view kOk = "ok";
+inline constexpr std::string_view kRelease = "release ";
 }  // namespace auto_report
 
-/// How long the last action of a cycle may run before it counts as a server.
+/// How long the last action of a task may run before it counts as a server.
 inline constexpr std::chrono::milliseconds kLongRunningGrace{1000};
 
 struct AutoOptions {
@@ -48,7 +70,7 @@ struct AutoOptions {
   /// Shell commands run after a cycle that ended with 0 / not 0.
   std::string success_command;
   std::string failure_command;
-  /// Signal sent to a running cycle's process group when auto stops.
+  /// Signal that stops a server (its process group), and every cycle when auto stops.
   int stop_signal = 0;
   /// How long it may take to exit before it is killed.
   std::chrono::milliseconds stop_timeout{5000};

@@ -219,13 +219,10 @@ class Cleaner {
   /// options (no `changed`); stdout echoed, stderr captured and dropped.
   ActionOutcome run_command(const CmdAction& cmd, ActionEnv env) {
     env.live_err = nullptr;
-    return doit::run_command(cmd, env,
-                             CommandRun{.style = style_,
-                                        .formatter = &formatter_,
-                                        .capture = true,
-                                        .with_changed = false,
-                                        .after_grace = nullptr,
-                                        .grace = std::chrono::milliseconds(0)});
+    return doit::run_command(
+        cmd, env,
+        CommandRun{
+            .style = style_, .formatter = &formatter_, .capture = true, .with_changed = false});
   }
 
   bool dryrun_;

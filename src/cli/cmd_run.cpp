@@ -1,6 +1,7 @@
 // `doit run` (the default command): select tasks (SPEC §10.1) and run them.
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <algorithm>
 #include <cerrno>
@@ -16,6 +17,7 @@
 #include <set>
 
 #include "doit/executor.h"
+#include "doit/listening.h"
 #include "doit/output.h"
 #include "doit/stat_cache.h"
 #include "doit/status_line.h"
@@ -188,9 +190,32 @@ class AutoReport {
     char c;
     while (::read(fd_, &c, 1) == 1 && c != '\n') reply += c;
   }
+  int fd() const { return fd_; }
+  /// What the supervisor sent (without waiting): the tasks whose servers
+  /// it stops itself; nullopt once it is gone.
+  std::optional<std::vector<std::string>> released() {
+    char buf[kReadChunk];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      return std::nullopt;
+    }
+    if (n > 0) incoming_.append(buf, static_cast<size_t>(n));
+    std::vector<std::string> tasks;
+    size_t nl;
+    while ((nl = incoming_.find('\n')) != std::string::npos) {
+      const std::string text = incoming_.substr(0, nl);
+      incoming_.erase(0, nl + 1);
+      if (text.starts_with(auto_report::kRelease)) {
+        tasks.push_back(text.substr(auto_report::kRelease.size()));
+      }
+    }
+    return tasks;
+  }
 
  private:
+  static constexpr size_t kReadChunk = 4096;
   int fd_;
+  std::string incoming_;
 };
 
 /// What a cycle watches: dodo.py, the local modules it imported, the config
@@ -228,6 +253,7 @@ void report_watch_set(AutoReport& report, const Invocation& inv, const DodoSessi
   std::set<std::string> paths;
   for (const int t : tasks_in_reach(graph, selected)) {
     const Task& task = graph.task(t);
+    report.line(std::string(auto_report::kReach) + task.name);
     paths.insert(task.file_dep.begin(), task.file_dep.end());
     paths.insert(task.watch.begin(), task.watch.end());
   }
@@ -247,6 +273,7 @@ void report_watch_set(AutoReport& report, const Invocation& inv, const DodoSessi
   for (const char* name : {"doit.cfg", "pyproject.toml"}) {
     report.watch((fs::path(inv.initial_workdir) / name).string());
   }
+  report.line(auto_report::kWatched);
 }
 
 namespace fs = std::filesystem;
@@ -438,9 +465,22 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
     ro.signatures_before_actions = true;
     ro.before_execute = [&report](const Task& task) { report.stop_before(task.name); };
     ro.long_running_grace = kLongRunningGrace;
-    ro.on_long_running = [&report](const Task& task) {
-      report.line(std::string(auto_report::kRunning) + task.name);
+    ro.on_process_group = [&report](pid_t group) {
+      report.line(fmt::format("{}{}", auto_report::kGroup, group));
     };
+    ro.serving = group_listens;
+    ro.on_long_running = [&report](const Task& task, pid_t group, bool up) {
+      report.line(fmt::format("{}{} {} {}", auto_report::kRunning, group,
+                              up ? auto_report::kUp : auto_report::kStarted, task.name));
+    };
+    ro.on_idle = [&report](int result) {
+      report.line(fmt::format("{}{}", auto_report::kFinished, result));
+    };
+    ro.on_server_exit = [&report](const Task& task, int result) {
+      report.line(fmt::format("{}{} {}", auto_report::kExited, result, task.name));
+    };
+    ro.control_fd = report.fd();
+    ro.read_released = [&report] { return report.released(); };
   }
 
   ro.explain = opt.get_bool("explain");

@@ -64,8 +64,6 @@ std::variant<PreparedCommand, ActionOutcome> prepare_command(const CmdAction& cm
     shown = "'" + python_list_repr(argv) + "'";
     spec.argv = argv;
   }
-  spec.grace = how.grace;
-  spec.after_grace = how.after_grace;
   spec.own_group = how.own_group;
   spec.echo_as_it_comes = cmd.buffering > 0;
   return prepared;

@@ -78,6 +78,9 @@ using Signatures = std::vector<std::pair<std::string, FileSignature>>;
 
 /// How long a wait for running jobs may sleep between checks of a stop.
 constexpr int kStopPollMs = 50;
+/// `auto`: how often a command that may be a server is looked at, after
+/// the grace, until it is one or ends.
+constexpr std::chrono::milliseconds kServerLook{100};
 
 }  // namespace
 
@@ -136,6 +139,7 @@ struct Executor::Job {
   size_t next_action = 0;                  // commands: the one to start next
   std::optional<PreparedCommand> command;  // commands: the running one
   std::unique_ptr<ChildProcess> process;   // the running command, or the worker
+  bool released = false;                   // `auto`: a server someone else stops
 };
 
 class Executor::Impl {
@@ -145,7 +149,8 @@ class Executor::Impl {
         graph_(ex.graph_),
         node_of_(graph_.size(), -1),
         parallel_(ex.options_.jobs > 1 && ex.options_.long_running_grace.count() == 0 &&
-                  !ex.options_.dry_run) {}
+                  !ex.options_.dry_run),
+        auto_(ex.options_.long_running_grace.count() > 0 && !ex.options_.dry_run) {}
   ~Impl();
 
   int run(const std::vector<std::string>& selected);
@@ -220,7 +225,31 @@ class Executor::Impl {
   int effective_verbosity(const Task& task) const;
 
   ActionOutcome run_action(const Action& action, const ActionEnv& env, bool capture);
-  ActionOutcome run_cmd(const CmdAction& cmd, const ActionEnv& env, bool capture);
+
+  // `auto` cycles: servers (RunOptions::long_running_grace).
+  /// Runs a command action of node `n` while the servers go on. A
+  /// `detachable` one still running after the grace becomes a server:
+  /// nullopt, with `run` (its task's earlier actions) kept with it.
+  std::optional<ActionOutcome> run_auto_cmd(int n, const CmdAction& cmd, const ActionEnv& env,
+                                            bool capture, bool detachable, TaskRun& run,
+                                            const Signatures& before);
+  /// Whether the last action of `task` may become a server.
+  bool may_become_server(const Task& task) const;
+  /// Whether the `detachable` command running in `group` is a server now.
+  bool is_server(const CmdAction& cmd, pid_t group, bool last, bool& up) const;
+  /// Waits until something happens to `running` (may be null), the servers,
+  /// the control descriptor or an interrupt, at the latest until `until`.
+  void wait_for_processes(ChildProcess* running,
+                          std::optional<std::chrono::steady_clock::time_point> until);
+  /// Finishes the servers that ended, and marks the released ones.
+  void collect_servers();
+  void end_server(Job& job);
+  /// After the last task: tells on_idle, then waits until no server runs.
+  void wait_for_servers();
+  /// Interrupt: stops the servers; their tasks are not recorded as done.
+  void stop_servers();
+  /// The control descriptor is readable: marks the servers it releases.
+  void read_control();
 
   Executor& ex_;
   TaskGraph& graph_;
@@ -228,16 +257,14 @@ class Executor::Impl {
   std::vector<int> node_of_;  // task index → node index
   std::deque<int> ready_;
   std::vector<std::string> to_run_;  // selected names not reached yet, last first
-  /// The signatures of the running task's file_deps before its actions, and
-  /// whether its last action is running (for long-running detection).
-  std::vector<std::pair<std::string, FileSignature>> executing_before_;
-  bool last_action_ = false;
-  bool long_running_ = false;  // the running action was declared a server
   bool stop_ = false;
   int result_ = kRunSuccess;
   std::vector<int> teardown_list_;  // task indexes, in start order
   ConsoleLive live_;
   const bool parallel_;
+  const bool auto_;
+  std::vector<std::unique_ptr<Job>> servers_;  // `auto`: detached, in start order
+  bool control_open_ = true;
   std::vector<std::unique_ptr<Job>> jobs_;  // in start order
   std::vector<bool> would_run_;             // --dry-run, by task index
   /// When each running task started (by node): wall clock, and steady.
@@ -600,8 +627,6 @@ CommandRun Executor::Impl::command_run(bool capture) const {
                     .formatter = ex_.formatter_,
                     .capture = capture,
                     .with_changed = true,
-                    .after_grace = nullptr,
-                    .grace = std::chrono::milliseconds(0),
                     .own_group = false};
 }
 
@@ -620,25 +645,8 @@ ActionEnv Executor::Impl::action_env(const Task& task, const std::vector<std::st
   return env;
 }
 
-ActionOutcome Executor::Impl::run_cmd(const CmdAction& cmd, const ActionEnv& env, bool capture) {
-  CommandRun how = command_run(capture);
-  if (ex_.options_.long_running_grace.count() > 0 && last_action_ && nothing_else_to_run()) {
-    how.grace = ex_.options_.long_running_grace;
-    how.after_grace = [this, &task = env.task] {
-      // Still running with nothing else to do: a server. Recorded as started
-      // (signatures from before its actions), so that the next cycle keeps
-      // it unless what it depends on changed.
-      ex_.db_.save_success(task.name, std::string(checker_name(ex_.options_.checker)),
-                           executing_before_, "{}", std::nullopt);
-      long_running_ = true;
-      if (ex_.options_.on_long_running) ex_.options_.on_long_running(task);
-    };
-  }
-  return run_command(cmd, env, how);
-}
-
 ActionOutcome Executor::Impl::run_action(const Action& action, const ActionEnv& env, bool capture) {
-  if (action.is_cmd()) return run_cmd(action.cmd(), env, capture);
+  if (action.is_cmd()) return run_command(action.cmd(), env, command_run(capture));
   flush_console();
   ActionOutcome outcome = action.callable().run(env);
   return outcome;
@@ -681,26 +689,28 @@ bool Executor::Impl::execute(int n) {
   }
 
   const Task& task = graph_.task(nodes_[n].task);
-  executing_before_ = before;
-  long_running_ = false;
   const ActionEnv env = action_env(task, nodes_[n].changed, effective_verbosity(task), &live_);
   TaskRun run;
   for (const Action& action : task.actions) {
-    last_action_ = &action == &task.actions.back();
     ActionOutcome outcome;
     try {
-      outcome = run_action(action, env, task.capture);
+      if (auto_ && action.is_cmd()) {
+        const bool detachable = &action == &task.actions.back() && may_become_server(task);
+        std::optional<ActionOutcome> ended =
+            run_auto_cmd(n, action.cmd(), env, task.capture, detachable, run, before);
+        if (!ended) return false;  // a server: the run goes on
+        outcome = std::move(*ended);
+      } else {
+        outcome = run_action(action, env, task.capture);
+      }
     } catch (const ActionDefinitionError& e) {
       run.abort_message = e.what();
       break;
     }
     ex_.reporter_.action_output(task, outcome.out, outcome.err);
-    if (interrupt_requested()) {
+    if (interrupt_requested()) {  // the interrupted task is not recorded
       stop_ = true;
       ex_.interrupted_ = true;
-      // The interrupted task is not recorded: a server stopped by `auto`
-      // was recorded as started, and must run again next time.
-      if (long_running_) ex_.db_.remove(task.name);
       return false;
     }
     if (!run.add(std::move(outcome))) break;
@@ -928,6 +938,191 @@ void Executor::Impl::pretend_execute(int n) {
   ex_.reporter_.add_success(task);
 }
 
+// --- `auto` cycles: servers --------------------------------------------------
+
+bool Executor::Impl::may_become_server(const Task& task) const {
+  // A task that makes files is a build step: what runs after it needs its
+  // end. The last thing to run has nothing after it.
+  return task.targets.empty() || nothing_else_to_run();
+}
+
+bool Executor::Impl::is_server(const CmdAction& cmd, pid_t group, bool last, bool& up) const {
+  // A slow step (a migration, a lint) must end before what comes after it
+  // starts; a server never ends, and shows it is one by listening.
+  up = (cmd.ignore_status && cmd.inherit_output) ||  // LongRunning
+       (ex_.options_.serving && ex_.options_.serving(group));
+  return up || last;
+}
+
+std::optional<ActionOutcome> Executor::Impl::run_auto_cmd(int n, const CmdAction& cmd,
+                                                          const ActionEnv& env, bool capture,
+                                                          bool detachable, TaskRun& run,
+                                                          const Signatures& before) {
+  CommandRun how = command_run(capture);
+  how.own_group = detachable;  // a server is stopped on its own, the cycle goes on
+  std::variant<PreparedCommand, ActionOutcome> prepared = prepare_command(cmd, env, how);
+  if (auto* failed = std::get_if<ActionOutcome>(&prepared)) return std::move(*failed);
+  auto job = std::make_unique<Job>();
+  job->node = n;
+  job->task = nodes_[n].task;
+  job->command = std::move(std::get<PreparedCommand>(prepared));
+  job->process = std::make_unique<ChildProcess>(job->command->spec, env.live_out, env.live_err);
+  const pid_t group = job->process->pid();
+  if (detachable && group > 0 && ex_.options_.on_process_group) {
+    ex_.options_.on_process_group(group);
+  }
+  const bool last = nothing_else_to_run();
+  // When to look whether it is a server: after the grace, then every so often.
+  auto look_at = std::chrono::steady_clock::now() + ex_.options_.long_running_grace;
+  bool passed_on = false;
+  while (!job->process->finished()) {
+    if (interrupt_requested()) {
+      // In a group of its own, out of reach of the signal: pass it on.
+      if (detachable && !passed_on) {
+        job->process->signal(interrupt_signal());
+        passed_on = true;
+      }
+      wait_for_processes(job->process.get(), std::nullopt);
+      continue;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    bool up = false;
+    if (detachable && now >= look_at && is_server(cmd, group, last, up)) {
+      // Recorded as started (signatures from before its actions), so that
+      // the next cycle keeps it unless what it depends on changed.
+      const Task& task = graph_.task(job->task);
+      ex_.db_.save_success(task.name, std::string(checker_name(ex_.options_.checker)), before, "{}",
+                           std::nullopt);
+      job->before = before;
+      job->run = std::move(run);
+      nodes_[n].run_status = Node::RunStatus::kSuccessful;
+      servers_.push_back(std::move(job));
+      if (ex_.options_.on_long_running) ex_.options_.on_long_running(task, group, up);
+      return std::nullopt;
+    }
+    if (detachable && now >= look_at) look_at = now + kServerLook;
+    wait_for_processes(job->process.get(), detachable ? std::optional(look_at) : std::nullopt);
+  }
+  return command_outcome(cmd, *job->command, job->process->take_result());
+}
+
+void Executor::Impl::wait_for_processes(
+    ChildProcess* running, std::optional<std::chrono::steady_clock::time_point> until) {
+  std::vector<pollfd> pfds;
+  std::vector<ChildProcess*> owners;
+  std::vector<int> fds;
+  int timeout = -1;
+  const auto add = [&](ChildProcess& process) {
+    fds.clear();
+    process.poll_fds(fds);
+    for (int fd : fds) {
+      pfds.push_back({fd, POLLIN, 0});
+      owners.push_back(&process);
+    }
+    const int limit = process.poll_timeout_ms();
+    if (limit >= 0 && (timeout < 0 || limit < timeout)) timeout = limit;
+  };
+  if (running != nullptr) add(*running);
+  for (const auto& server : servers_) add(*server->process);
+  const size_t processes = pfds.size();
+  if (wake_pipe_[0] >= 0) pfds.push_back({wake_pipe_[0], POLLIN, 0});
+  const bool control = control_open_ && ex_.options_.control_fd >= 0 && !servers_.empty();
+  if (control) pfds.push_back({ex_.options_.control_fd, POLLIN, 0});
+  if (until) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(*until - std::chrono::steady_clock::now());
+    const int left_ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+    timeout = timeout < 0 ? left_ms : std::min(timeout, left_ms);
+  }
+  if (::poll(pfds.data(), pfds.size(), timeout) > 0) {
+    // The control descriptor first: a server released before it was
+    // stopped ends quietly.
+    if (control && (pfds.back().revents & (POLLIN | POLLHUP | POLLERR))) read_control();
+    for (size_t i = 0; i < processes; ++i) {
+      if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) owners[i]->on_ready(pfds[i].fd);
+    }
+    if (wake_pipe_[0] >= 0) {
+      char drain[64];
+      while (::read(wake_pipe_[0], drain, sizeof drain) > 0) {
+      }
+    }
+  }
+  collect_servers();
+}
+
+void Executor::Impl::read_control() {
+  std::optional<std::vector<std::string>> released = ex_.options_.read_released();
+  if (!released) {
+    control_open_ = false;  // nobody will release anything any more
+    return;
+  }
+  for (const std::string& name : *released) {
+    for (const auto& server : servers_) {
+      if (server->released || graph_.task(server->task).name != name) continue;
+      server->released = true;
+      ex_.db_.remove(name);  // stopped by someone else: not done
+    }
+  }
+}
+
+void Executor::Impl::collect_servers() {
+  for (size_t i = 0; i < servers_.size();) {
+    if (!servers_[i]->process->finished()) {
+      ++i;
+      continue;
+    }
+    const std::unique_ptr<Job> done = std::move(servers_[i]);
+    servers_.erase(servers_.begin() + static_cast<std::ptrdiff_t>(i));
+    end_server(*done);
+  }
+}
+
+void Executor::Impl::end_server(Job& job) {
+  if (job.released) return;
+  const Task& task = graph_.task(job.task);
+  if (interrupt_requested()) {  // stopped with the run: not done
+    ex_.db_.remove(task.name);
+    return;
+  }
+  ActionOutcome outcome =
+      command_outcome(task.actions.back().cmd(), *job.command, job.process->take_result());
+  ex_.reporter_.action_output(task, outcome.out, outcome.err);
+  job.run.add(std::move(outcome));
+  int result = kRunSuccess;
+  if (job.run.failure) {
+    result = job.run.failure->status == ActionOutcome::Status::kFailed ? kRunFailure : kRunError;
+  }
+  finish_execute(job.node, std::move(job.run), job.before);
+  if (ex_.options_.on_server_exit) ex_.options_.on_server_exit(task, result);
+}
+
+void Executor::Impl::wait_for_servers() {
+  if (servers_.empty()) return;
+  if (!interrupt_requested() && ex_.options_.on_idle) ex_.options_.on_idle(result_);
+  while (!servers_.empty() && !interrupt_requested()) wait_for_processes(nullptr, std::nullopt);
+  if (!servers_.empty()) {
+    ex_.interrupted_ = true;
+    stop_servers();
+  }
+}
+
+void Executor::Impl::stop_servers() {
+  if (servers_.empty()) return;
+  const int sig = interrupt_signal() != 0 ? interrupt_signal() : SIGTERM;
+  for (const auto& server : servers_) {
+    if (!server->released) ex_.db_.remove(graph_.task(server->task).name);
+    server->released = true;  // it ends quietly
+    server->process->signal(sig);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + ex_.options_.stop_timeout;
+  const int count = interrupt_count();
+  while (!servers_.empty() && std::chrono::steady_clock::now() < deadline &&
+         interrupt_count() == count) {
+    wait_for_processes(nullptr, deadline);
+  }
+  servers_.clear();  // what still runs is killed (SIGKILL to its group) and reaped
+}
+
 // --- parallel runs ----------------------------------------------------------
 
 bool Executor::Impl::wait_for_slot() {
@@ -1148,7 +1343,7 @@ int Executor::Impl::run(const std::vector<std::string>& selected) {
   to_run_.assign(selected.rbegin(), selected.rend());
   would_run_.assign(static_cast<size_t>(graph_.size()), false);
   nodes_.reserve(static_cast<size_t>(graph_.size()));
-  if (parallel_ && ::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) == 0) {
+  if ((parallel_ || auto_) && ::pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) == 0) {
     g_wake_fd.store(wake_pipe_[1]);
   }
   std::exception_ptr error;
@@ -1159,6 +1354,8 @@ int Executor::Impl::run(const std::vector<std::string>& selected) {
   }
   try {
     drain_jobs();
+    if (error) stop_servers();
+    wait_for_servers();
   } catch (...) {
     if (!error) error = std::current_exception();
   }

@@ -270,9 +270,6 @@ ProcessResult ChildProcess::take_result() {
 
 ProcessResult run_process(const SpawnSpec& spec, LiveOutput* live_out, LiveOutput* live_err) {
   ChildProcess child(spec, live_out, live_err);
-  // The grace deadline (after_grace), if any.
-  const auto started = std::chrono::steady_clock::now();
-  bool grace_pending = static_cast<bool>(spec.after_grace);
   std::vector<int> fds;
   std::vector<pollfd> pfds;
   while (!child.finished()) {
@@ -280,19 +277,8 @@ ProcessResult run_process(const SpawnSpec& spec, LiveOutput* live_out, LiveOutpu
     child.poll_fds(fds);
     pfds.clear();
     for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
-    int timeout = child.poll_timeout_ms();
-    if (grace_pending) {
-      const auto left = spec.grace - (std::chrono::steady_clock::now() - started);
-      const int left_ms = std::max<int>(
-          0, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
-      timeout = timeout < 0 ? left_ms : std::min(timeout, left_ms);
-    }
-    const int ready = ::poll(pfds.data(), pfds.size(), timeout);
+    const int ready = ::poll(pfds.data(), pfds.size(), child.poll_timeout_ms());
     if (ready < 0 && errno != EINTR) break;
-    if (grace_pending && std::chrono::steady_clock::now() - started >= spec.grace) {
-      grace_pending = false;
-      spec.after_grace();
-    }
     if (ready <= 0) continue;
     for (const pollfd& p : pfds) {
       if (p.revents & (POLLIN | POLLHUP | POLLERR)) child.on_ready(p.fd);

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.cpp_only
 SERVER = f"""
 import http.server, sys
 port = int(sys.argv[1])
-body = open('page.txt', 'rb').read()
+body = open(sys.argv[2] if len(sys.argv) > 2 else 'page.txt', 'rb').read()
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200)
@@ -187,6 +187,16 @@ def test_server_is_restarted_with_the_new_content_and_nothing_is_left(project, a
     assert project.run("list", "--status", "serve").out == "R serve   \n"
 
 
+#: `slow` waits for the test in its first action (`go`): not its last, so it
+#: is never taken for a server however slow the machine.
+WAITS_FOR_GO_DODO = """
+def task_slow():
+    return {'actions': ['echo started >> started.txt; while [ ! -e go ]; do sleep 0.02; done; rm go',
+                        'echo run >> runs.txt'],
+            'file_dep': ['in.txt']}
+"""
+
+
 def test_deleting_a_file_dep_during_a_cycle_starts_the_next(project, auto):
     # No sleeps: each step waits for what it needs to see. The task waits for
     # the test in its first action (`go`): a last action running over a
@@ -194,12 +204,7 @@ def test_deleting_a_file_dep_during_a_cycle_starts_the_next(project, auto):
     # reports as they come ("in.txt changed"), and a slow machine (the
     # sanitizer build) must not turn this test into that one.
     project.write("in.txt", "x\n")
-    project.dodo("""
-def task_slow():
-    return {'actions': ['echo started >> started.txt; while [ ! -e go ]; do sleep 0.02; done; rm go',
-                        'echo run >> runs.txt'],
-            'file_dep': ['in.txt']}
-""")
+    project.dodo(WAITS_FOR_GO_DODO)
 
     def count(name, word):
         return project.exists(name) and project.read(name).count(word)
@@ -232,12 +237,7 @@ def test_an_edit_made_while_the_tasks_ran_starts_one_more_cycle_not_two(project,
     # The edit is seen when the cycle ends, and the next cycle runs for it;
     # the watcher, which saw it too, must not start one more after that.
     project.write("in.txt", "x\n")
-    project.dodo("""
-def task_slow():
-    return {'actions': ['echo started >> started.txt; while [ ! -e go ]; do sleep 0.02; done; rm go',
-                        'echo run >> runs.txt'],
-            'file_dep': ['in.txt']}
-""")
+    project.dodo(WAITS_FOR_GO_DODO)
 
     def count(name, word):
         return project.exists(name) and project.read(name).count(word)
@@ -640,3 +640,221 @@ def task_ask():
     finally:
         os.close(controller)
         os.close(terminal)
+
+
+def page_servers(sid):
+    """{page file: pid} of the page_server.py processes in session `sid`."""
+    found = {}
+    for pid in python_processes_running(sid, "page_server.py"):
+        try:
+            argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        found.setdefault(argv[3].decode(), []).append(pid)
+    return found
+
+
+@pytest.mark.parametrize("web_depends_on_api", [False, True])
+def test_two_servers_run_side_by_side_and_each_restarts_alone(project, auto, web_depends_on_api):
+    api, web = free_port(), free_port()
+    project.write("page_server.py", SERVER)
+    project.write("api.txt", "api v1\n")
+    project.write("web.txt", "web v1\n")
+    task_dep = "'task_dep': ['api']," if web_depends_on_api else ""
+    project.dodo(f"""
+import sys
+def task_api():
+    return {{'actions': [sys.executable + ' page_server.py {api} api.txt'], 'file_dep': ['api.txt']}}
+
+def task_web():
+    return {{'actions': [sys.executable + ' page_server.py {web} web.txt'], 'file_dep': ['web.txt'],
+            {task_dep}}}
+""")
+    a = auto("api", "web")
+    assert wait_until(lambda: fetch(api) == "api v1\n" and fetch(web) == "web v1\n")
+    first = page_servers(a.proc.pid)
+    assert sorted(first) == ["api.txt", "web.txt"] and all(len(p) == 1 for p in first.values())
+
+    edit(project, "web.txt", "web v2\n")  # only web restarts
+    assert wait_until(lambda: fetch(web) == "web v2\n")
+    second = page_servers(a.proc.pid)
+    assert second["api.txt"] == first["api.txt"], (first, second)
+    assert len(second["web.txt"]) == 1 and second["web.txt"] != first["web.txt"]
+    assert fetch(api) == "api v1\n"
+
+    edit(project, "api.txt", "api v2\n")  # only api restarts
+    assert wait_until(lambda: fetch(api) == "api v2\n")
+    third = page_servers(a.proc.pid)
+    assert third["web.txt"] == second["web.txt"], (second, third)
+    assert len(third["api.txt"]) == 1 and third["api.txt"] != first["api.txt"]
+
+    rc, out, err = a.stop(signal.SIGHUP)
+    assert rc == 0, err
+    assert out.splitlines() == [".  api", ".  web", ".  web", ".  api"]
+    assert err.count("restarting web") == 1 and err.count("restarting api") == 1, err
+    assert "exited" not in err and "Address already in use" not in err, err
+    assert wait_until(lambda: not session_processes(a.proc.pid), timeout=5)
+    assert fetch(api) is None and fetch(web) is None
+    # Stopped by `doit auto`: neither is recorded as done.
+    assert project.run("list", "--status", "api", "web").out == "R api   \nR web   \n"
+
+
+def lines_of(project, name):
+    return project.read(name).splitlines() if project.exists(name) else []
+
+
+def test_an_edit_of_a_local_module_imported_by_dodo_is_picked_up(project, auto):
+    project.write("helpers/__init__.py", "")
+    project.write("helpers/words.py", "WORD = 'one'\n")
+    project.dodo("""
+from helpers.words import WORD
+def task_say():
+    return {'actions': ['echo ' + WORD + ' >> log.txt'], 'uptodate': [False]}
+""")
+    a = auto("say")
+    assert wait_until(lambda: lines_of(project, "log.txt") == ["one"])
+    assert wait_until(lambda: watching(a))  # else: "changed while the tasks ran"
+    edit(project, "helpers/words.py", "WORD = 'two'\n")
+    assert wait_until(lambda: lines_of(project, "log.txt") == ["one", "two"])
+    rc, _, err = a.stop()
+    assert rc == 0
+    assert f"doit auto: {project.path / 'helpers/words.py'} changed" in err.splitlines(), err
+
+
+@pytest.mark.parametrize("name, setting, exists_at_start", [
+    ("doit.cfg", "[task:greet]\ngreeting = {}\n", True),
+    ("pyproject.toml", '[tool.doit.tasks.greet]\ngreeting = "{}"\n', False),
+])
+def test_an_edit_of_a_config_file_is_picked_up(project, auto, name, setting, exists_at_start):
+    if exists_at_start:
+        project.write(name, setting.format("hello"))
+    project.dodo("""
+def task_greet():
+    return {'actions': ['echo %(greeting)s >> log.txt'], 'uptodate': [False],
+            'params': [{'name': 'greeting', 'default': 'hello'}]}
+""")
+    a = auto("greet")
+    assert wait_until(lambda: lines_of(project, "log.txt") == ["hello"])
+    assert wait_until(lambda: watching(a))  # else: "changed while the tasks ran"
+    project.write(name, setting.format("bonjour"))  # edited, or created
+    assert wait_until(lambda: lines_of(project, "log.txt") == ["hello", "bonjour"])
+    rc, _, err = a.stop()
+    assert rc == 0
+    assert f"doit auto: {project.path / name} changed" in err.splitlines(), err
+
+
+CALLBACKS = {"success_callback": "echo success >> calls.txt",
+             "failure_callback": "echo failure >> calls.txt"}
+
+
+@pytest.mark.parametrize("given_in", ["command line", "doit.cfg"])
+def test_success_and_failure_callbacks_run_after_the_right_cycles(project, auto, given_in):
+    project.write("in.txt", "ok\n")
+    project.dodo("""
+def task_check():
+    return {'actions': ['echo run >> runs.txt', 'grep -q ok in.txt'], 'file_dep': ['in.txt']}
+""")
+    if given_in == "doit.cfg":
+        project.write("doit.cfg", "[auto]\n" + "".join(f"{k} = {v}\n" for k, v in CALLBACKS.items()))
+        a = auto("check")
+    else:
+        a = auto("--success", CALLBACKS["success_callback"],
+                 "--failure", CALLBACKS["failure_callback"], "check")
+    assert wait_until(lambda: lines_of(project, "calls.txt") == ["success"])
+    assert runs(project) == 1
+    edit(project, "in.txt", "bad\n")
+    assert wait_until(lambda: lines_of(project, "calls.txt") == ["success", "failure"])
+    assert runs(project) == 2
+    edit(project, "in.txt", "ok again\n")
+    assert wait_until(lambda: lines_of(project, "calls.txt") == ["success", "failure", "success"])
+    assert runs(project) == 3
+    rc, _, _ = a.stop()
+    assert rc == 0
+
+
+@pytest.mark.parametrize("status, callback", [(0, "success"), (1, "failure")])
+def test_a_slow_last_task_gets_its_callback_when_it_ends(project, auto, status, callback):
+    """Still running after a second, it is taken for a server (an edit would
+    restart it), but its callback says how it ended, when it ended."""
+    project.dodo(f"""
+def task_slow():
+    return {{'actions': ['echo started > started.txt; while [ ! -e go ]; do sleep 0.02; done; '
+                         'echo done > done.txt; exit {status}']}}
+""")
+    # Each callback says whether the task had ended when it ran.
+    check = "if [ -e done.txt ]; then echo {} >> calls.txt; else echo {}-too-early >> calls.txt; fi"
+    a = auto("--success", check.format("success", "success"),
+             "--failure", check.format("failure", "failure"), "slow")
+    assert project.wait_for_file("started.txt")
+    time.sleep(1.5)  # longer than a server's grace: no callback while it runs
+    assert lines_of(project, "calls.txt") == []
+    project.write("go", "")
+    assert wait_until(lambda: lines_of(project, "calls.txt") == [callback])
+    rc, _, err = a.stop()
+    assert rc == 0
+    assert lines_of(project, "calls.txt") == [callback], err
+
+
+def test_a_slow_task_that_another_depends_on_is_not_taken_for_a_server(project, auto):
+    """A slow task without targets (a migration) before another: it does not
+    listen on a socket, so it is waited for, however long it takes."""
+    project.dodo("""
+def task_migrate():
+    return {'actions': ['echo started > started.txt; while [ ! -e go ]; do sleep 0.02; done; '
+                        'echo done > migrated.txt']}
+
+def task_use():
+    return {'actions': ['if [ -e migrated.txt ]; then echo after >> use.txt; '
+                        'else echo during >> use.txt; fi'],
+            'task_dep': ['migrate']}
+""")
+    a = auto("use")
+    assert project.wait_for_file("started.txt")
+    time.sleep(1.5)  # longer than a server's grace
+    assert not project.exists("use.txt")
+    project.write("go", "")
+    assert wait_until(lambda: lines_of(project, "use.txt") == ["after"])
+    rc, out, err = a.stop()
+    assert rc == 0
+    assert out.splitlines() == [".  migrate", ".  use"]
+    assert "exited" not in err
+
+
+def test_the_success_callback_of_a_server_comes_when_it_listens(project, auto):
+    port = free_port()
+    project.write("page.txt", "slow start\n")
+    project.write("server.py", "import time\ntime.sleep(2)\n" + SERVER)
+    project.dodo(f"""
+import sys
+def task_serve():
+    return {{'actions': [sys.executable + ' server.py {port}']}}
+""")
+    # The callback says whether the server accepted a connection when it ran.
+    probe = (f"{sys.executable} -c \"import socket; socket.create_connection(('127.0.0.1', {port}), 1)\""
+             " && echo up >> calls.txt || echo down >> calls.txt")
+    a = auto("--success", probe, "serve")
+    assert wait_until(lambda: lines_of(project, "calls.txt") == ["up"])
+    assert fetch(port) == "slow start\n"
+    rc, _, _ = a.stop()
+    assert rc == 0
+    assert lines_of(project, "calls.txt") == ["up"]
+
+
+def test_a_file_deleted_during_the_first_cycle_starts_the_next(project, auto):
+    project.write("in.txt", "x\n")
+    project.dodo(WAITS_FOR_GO_DODO)
+    a = auto("--failure", "echo failed >> ends.txt", "slow")
+    assert wait_until(lambda: lines_of(project, "started.txt") == ["started"])
+    os.remove(project.path / "in.txt")  # nothing was watched before this cycle
+    project.write("go", "")
+    # The first cycle cannot record the task; the next, started at once,
+    # finds the file missing.
+    assert wait_until(lambda: lines_of(project, "ends.txt") == ["failed", "failed"])
+    assert wait_until(lambda: watching(a))
+    rc, out, err = a.stop()
+    assert rc == 0
+    reasons = [line for line in err.splitlines() if line.startswith("doit auto: ")]
+    assert reasons == [f"doit auto: {project.path / 'in.txt'} changed while the tasks ran"], err
+    assert "ERROR: Task 'slow' saving success: Dependent file 'in.txt' does not exist." in out
+    assert "ERROR: Task 'slow' checking dependencies: Dependent file 'in.txt' does not exist." in out
+    assert lines_of(project, "ends.txt") == ["failed", "failed"]

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +15,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -881,6 +884,113 @@ TEST_F(ExecutorParallelTest, ContinueRunsTheOthersAfterAFailure) {
   Task later = shell_task("later", "touch later.done");
   EXPECT_EQ(run({bad, later}, {"bad", "later"}, options), kRunFailure);
   EXPECT_TRUE(std::filesystem::exists("later.done"));
+}
+
+// --- `auto` cycles: servers ------------------------------------------------------------
+
+class ExecutorAutoTest : public ExecutorTest {
+ protected:
+  /// `auto`'s options with a short grace; `serving` answers whether a group
+  /// listens. The hooks log "server <task> up|started", "idle <result>",
+  /// "exited <task> <result>".
+  RunOptions auto_options(bool serving) {
+    RunOptions options;
+    options.long_running_grace = std::chrono::milliseconds(50);
+    options.serving = [serving](pid_t) { return serving; };
+    options.on_long_running = [this](const Task& task, pid_t group, bool up) {
+      groups_.push_back(group);
+      log_.push_back("server " + task.name + (up ? " up" : " started"));
+    };
+    options.on_idle = [this](int result) { log_.push_back("idle " + std::to_string(result)); };
+    options.on_server_exit = [this](const Task& task, int result) {
+      log_.push_back("exited " + task.name + " " + std::to_string(result));
+    };
+    return options;
+  }
+  /// A command that runs until `stop` exists.
+  static Task runs_until(const std::string& name, const std::string& stop) {
+    return shell_task(
+        name, "touch " + name + ".started; while [ ! -e " + stop + " ]; do sleep 0.01; done");
+  }
+  std::vector<pid_t> groups_;
+};
+
+TEST_F(ExecutorAutoTest, AServerThatIsUpLetsTheRunGoOnAndItsDependentsStart) {
+  Task web = shell_task("web", "test -e api.started");
+  web.task_dep = {"api"};
+  RunOptions options = auto_options(/*serving=*/true);
+  const auto idle = options.on_idle;
+  options.on_idle = [idle](int result) {
+    idle(result);
+    std::ofstream("stop");  // the run waits for its server: end it
+  };
+  EXPECT_EQ(run({runs_until("api", "stop"), web}, {"web"}, options), kRunSuccess);
+  EXPECT_EQ(events("server "), (Names{"api up"}));
+  EXPECT_EQ(events("idle "), (Names{"0"}));
+  EXPECT_EQ(events("exited "), (Names{"api 0"}));
+  EXPECT_EQ(events("success "), (Names{"web", "api"}));
+  EXPECT_NE(db_->find("api"), nullptr);
+}
+
+TEST_F(ExecutorAutoTest, ASlowCommandThatDoesNotServeIsWaitedForByWhatComesAfter) {
+  Task after = shell_task("after", "test -e slow.done");
+  after.task_dep = {"slow"};
+  EXPECT_EQ(run({shell_task("slow", "sleep 0.3; touch slow.done"), after}, {"after"},
+                auto_options(/*serving=*/false)),
+            kRunSuccess);
+  EXPECT_EQ(events("server "), Names{});
+  EXPECT_EQ(events("success "), (Names{"slow", "after"}));
+}
+
+TEST_F(ExecutorAutoTest, ATaskWithTargetsIsWaitedForEvenWhenItServes) {
+  Task build = shell_task("build", "sleep 0.3; touch out.txt");
+  build.targets = {"out.txt"};
+  Task after = shell_task("after", "test -e out.txt");
+  after.task_dep = {"build"};
+  EXPECT_EQ(run({build, after}, {"after"}, auto_options(/*serving=*/true)), kRunSuccess);
+  EXPECT_EQ(events("server "), Names{});
+}
+
+TEST_F(ExecutorAutoTest, TheLastThingToRunIsAServerAfterTheGraceAndItsEndIsItsResult) {
+  RunOptions options = auto_options(/*serving=*/false);
+  const auto reported = options.on_long_running;
+  options.on_long_running = [reported](const Task& task, pid_t group, bool up) {
+    reported(task, group, up);
+    std::ofstream("go");  // recognised: now it may end
+  };
+  EXPECT_EQ(run({shell_task("slow", "while [ ! -e go ]; do sleep 0.01; done; exit 3")}, {"slow"},
+                options),
+            kRunFailure);
+  EXPECT_EQ(events("server "), (Names{"slow started"}));
+  EXPECT_EQ(events("exited "), (Names{"slow 1"}));
+  EXPECT_EQ(events("failure "), (Names{"slow TaskFailed"}));
+  EXPECT_EQ(db_->find("slow"), nullptr);
+}
+
+TEST_F(ExecutorAutoTest, AReleasedServerEndsQuietlyAndIsNotRecordedAsDone) {
+  int control[2];
+  ASSERT_EQ(::pipe(control), 0);
+  RunOptions options = auto_options(/*serving=*/true);
+  options.control_fd = control[0];
+  options.read_released = [&control]() -> std::optional<Names> {
+    char byte = 0;
+    if (::read(control[0], &byte, 1) != 1) return std::nullopt;
+    return Names{"srv"};
+  };
+  // Whoever stops it says so first, then signals its process group.
+  const auto reported = options.on_long_running;
+  options.on_long_running = [&](const Task& task, pid_t group, bool up) {
+    reported(task, group, up);
+    EXPECT_EQ(::write(control[1], "r", 1), 1);
+    ::kill(-group, SIGTERM);
+  };
+  EXPECT_EQ(run({runs_until("srv", "never")}, {"srv"}, options), kRunSuccess);
+  EXPECT_EQ(events("server "), (Names{"srv up"}));
+  EXPECT_EQ(events("exited "), Names{});
+  EXPECT_EQ(events("failure "), Names{});
+  EXPECT_EQ(db_->find("srv"), nullptr);
+  ::close(control[0]);
+  ::close(control[1]);
 }
 
 }  // namespace

@@ -49,6 +49,11 @@ class StatCache : public FileSystem {
   /// From now on every call goes to the disk; or the journal starts.
   void invalidate() const override;
   void refresh() const override;
+  /// No more stats to come: the journal's watches are removed on another
+  /// thread (tens of milliseconds for thousands of folders, mostly spent
+  /// waiting in the kernel) while the process finishes its work. The
+  /// destructor waits for it.
+  void release_in_background();
   /// Whether a journal keeps the results across actions (for tests).
   bool journal_active() const { return journal_ != nullptr; }
 
@@ -108,6 +113,7 @@ class StatCache : public FileSystem {
   mutable bool valid_ = false;
   const bool keep_across_actions_;
   mutable std::unique_ptr<FolderJournal> journal_;
+  std::thread releasing_;
   /// The journal's folders, as the paths name them ("" for the working one).
   mutable std::vector<std::string_view> folders_;
 };

@@ -549,6 +549,7 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
     report_to.flush();
     throw python::PythonTraceback(e.what());
   }
+  fs.release_in_background();
   report_to.flush();
   with_status.reset();
   status_line.reset();  // taken down before doit ends

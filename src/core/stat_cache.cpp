@@ -233,7 +233,15 @@ void StatCache::finish() const {
 StatCache::StatCache(const FileSystem& base, bool keep_across_actions)
     : base_(base), keep_across_actions_(keep_across_actions) {}
 
+void StatCache::release_in_background() {
+  finish();
+  valid_ = false;
+  if (!journal_ || releasing_.joinable()) return;
+  releasing_ = std::thread([journal = std::move(journal_)]() mutable { journal.reset(); });
+}
+
 StatCache::~StatCache() {
+  if (releasing_.joinable()) releasing_.join();
   if (streamer_) {
     {
       std::lock_guard lock(streamer_->mutex);

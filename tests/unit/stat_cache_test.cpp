@@ -360,6 +360,21 @@ TEST_F(KeptCacheTest, PathsAskedForBeforeTheActionAreNotWatchedForThemselves) {
   expect_disk_answers(cache);
 }
 
+TEST_F(KeptCacheTest, ReleasedInTheBackgroundTheCacheAsksTheDisk) {
+  CountingDisk disk;
+  StatCache cache(disk, true);
+  cache.prefetch(paths_, 1);
+  cache.invalidate();
+  ASSERT_TRUE(cache.journal_active());
+  cache.release_in_background();
+  EXPECT_FALSE(cache.journal_active());
+  write(path(1, 2), "after the release");
+  const int before = disk.calls();
+  EXPECT_EQ(cache.stat(path(1, 2)).size, 17);
+  EXPECT_EQ(disk.calls(), before + 1);
+  cache.release_in_background();  // twice: nothing more to do
+}
+
 TEST_F(KeptCacheTest, WithoutKeepingTheFirstActionEndsTheCache) {
   CountingDisk disk;
   StatCache cache(disk);

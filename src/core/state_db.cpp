@@ -714,6 +714,12 @@ void StateDb::load() {
   sqlite3_stmt* row = select.get();
   int rc;
   while ((rc = sqlite3_step(row)) == SQLITE_ROW) {
+    // doit writes names as TEXT; SQLite keeps a BLOB 'x' apart from the
+    // TEXT 'x', so such a row would be one record here but two in the file
+    // (and `forget` would leave one of them).
+    if (sqlite3_column_type(row, kName) != SQLITE_TEXT) {
+      throw StateDbError(corrupt_message(path_, "a task name is not text"));
+    }
     std::string name = column_string(row, kName);
     TaskRecord record;
     record.checker = column_string(row, kChecker);

@@ -470,6 +470,16 @@ TEST_F(StateDbTest, ReportsAResultThatIsNotJson) {
   EXPECT_NE(error.find("the result of task 'a' is not JSON"), std::string::npos) << error;
 }
 
+// Found by tests/fuzz/state_db_fuzz.cpp: SQLite keeps a BLOB name apart
+// from the same TEXT name, so the two rows were one record for doit, and
+// forgetting it left the other row behind.
+TEST_F(StateDbTest, RefusesATaskNameThatIsNotText) {
+  open()->save_success("a", "MD5Checker", {}, "{}", std::nullopt);
+  run_sql("INSERT INTO tasks(name, checker, values_json) VALUES(CAST('a' AS BLOB), '', '{}')");
+  const std::string error = open_error();
+  EXPECT_NE(error.find("a task name is not text"), std::string::npos) << error;
+}
+
 TEST_F(StateDbTest, ReportsADirectoryInThePlaceOfTheFile) {
   std::filesystem::create_directory(db_path_);
   EXPECT_EQ(open_error(), "'" + db_path_ + "': cannot read it: Is a directory");

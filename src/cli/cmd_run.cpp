@@ -347,8 +347,13 @@ class ScratchDir {
 /// nothing the run does reaches the real file, not even a schema or a WAL.
 std::unique_ptr<StateDb> open_state_copy(const DodoSession& session, ScratchDir& scratch) {
   const std::string path = session.options.get_string("dep_file", ".doit.db");
-  const std::string copy = scratch.create() + "/state.db";
+  // pydoit's state (imported by the first real run) is read where it is:
+  // pydoit's dbm files beside a missing `path`, or (below) `path` itself.
   std::error_code ec;
+  if (!fs::exists(fs::symlink_status(path, ec))) {
+    if (auto found = python::find_pydoit_state(path)) return read_from_pydoit(*found);
+  }
+  const std::string copy = scratch.create() + "/state.db";
   if (fs::exists(path, ec)) {
     for (const char* suffix : {"", "-wal"}) {
       if (fs::exists(path + suffix, ec)) fs::copy_file(path + suffix, copy + suffix, ec);
@@ -357,7 +362,8 @@ std::unique_ptr<StateDb> open_state_copy(const DodoSession& session, ScratchDir&
   try {
     return StateDb::open(copy);
   } catch (const StateDbError&) {
-    // Not ours (pydoit's, imported by the first real run): start from nothing.
+    if (auto found = python::find_pydoit_state(path)) return read_from_pydoit(*found);
+    // Not ours, nor pydoit's: start from nothing.
     fmt::print(stderr,
                "doit: dry run: '{}' is not doit-cpp's state; every task counts as "
                "never run\n",

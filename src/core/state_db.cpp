@@ -680,8 +680,25 @@ std::unique_ptr<StateDb> StateDb::open(const std::string& path) {
   exec_waiting(db, path, "PRAGMA journal_mode = WAL", "set it up");
   exec(db, path, "PRAGMA synchronous = NORMAL", "set it up");
   if (!has_schema) exec_waiting(db, path, kSchemaSql, "create it");
+  state->prepare_writes();
+  state->load();
+  return state;
+}
 
-  Statements& s = *state->statements_;
+std::unique_ptr<StateDb> StateDb::open_in_memory(const std::string& name) {
+  Connection connection = open_connection(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                                          SQLITE_OPEN_MEMORY | SQLITE_OPEN_NOMUTEX);
+  std::unique_ptr<StateDb> state(new StateDb(name, connection.get()));
+  connection.release();  // now closed by ~StateDb
+  exec(state->db_, name, kSchemaSql, "create it");
+  state->prepare_writes();
+  return state;
+}
+
+void StateDb::prepare_writes() {
+  sqlite3* db = db_;
+  const std::string& path = path_;
+  Statements& s = *statements_;
   auto prepare_kept = [&](std::string_view sql) {
     return prepare(db, path, sql, SQLITE_PREPARE_PERSISTENT);
   };
@@ -692,8 +709,6 @@ std::unique_ptr<StateDb> StateDb::open(const std::string& path) {
   s.remove = prepare_kept("DELETE FROM tasks WHERE name = ?1");
   s.set_ignored = prepare_kept(kSetIgnoredSql);
   s.remove_all = prepare_kept("DELETE FROM tasks");
-  state->load();
-  return state;
 }
 
 std::unique_ptr<StateDb> StateDb::open_for_reading(const std::string& path) {

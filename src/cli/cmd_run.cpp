@@ -16,6 +16,7 @@
 #include <set>
 
 #include "doit/executor.h"
+#include "doit/orphans.h"
 #include "doit/output.h"
 #include "doit/stat_cache.h"
 #include "doit/status_line.h"
@@ -483,6 +484,7 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   python::PyFormatter formatter;
   set_interrupt_hook(python::interrupt_python);
   install_interrupt_handlers();
+  adopt_orphans();  // an interrupt stops the processes that escaped (orphans.h)
   python::set_state_for_python(db.get(), session.graph.get());
   SessionDelayedCreator delayed_creator(session);
   python::initialize_reporter(*reporter, *session.graph, selected);
@@ -517,7 +519,12 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   with_status.reset();
   status_line.reset();  // taken down before doit ends
   record_times(opt, ro, *db, started_ns, executor.times());
-  if (executor.interrupted()) die_by_signal(interrupt_signal());
+  if (executor.interrupted()) {
+    // What the interrupted tasks started and moved out of doit's process
+    // group (setsid, a double fork) did not get the signal: stop it too.
+    stop_escaped_descendants(ro.stop_timeout);
+    die_by_signal(interrupt_signal());
+  }
   return result;
 }
 

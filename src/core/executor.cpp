@@ -712,8 +712,9 @@ bool Executor::Impl::execute(int n) {
 
 void Executor::Impl::finish_execute(int n, TaskRun run, const Signatures& before) {
   // What the task started and left running (a server it daemonized) is its
-  // business now: an interrupt later does not stop it.
-  release_descendants();
+  // business now: an interrupt later does not stop it. (A task ended by the
+  // interrupt itself releases nothing.)
+  if (!interrupt_requested()) release_descendants();
   Node& node = nodes_[n];
   const Task& task = graph_.task(node.task);
   const int verbosity = effective_verbosity(task);

@@ -317,10 +317,11 @@ def new_marker(what):
 # command itself ended (before, Ctrl-C left doit waiting as long as it ran).
 @pytest.mark.parametrize("how", ["fork", "setsid", "setsid-keeping-output"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_an_interrupted_run_stops_the_processes_that_escaped_its_group(project, how, sig):
+@pytest.mark.parametrize("jobs", [[], ["-n", "2"]], ids=["serial", "parallel"])
+def test_an_interrupted_run_stops_the_processes_that_escaped_its_group(project, how, sig, jobs):
     marker = new_marker("escape")
     project.dodo(escape_dodo(marker, how))
-    proc = project.start("escape")
+    proc = project.start(*jobs, "escape")
     try:
         assert project.wait_for_file("started.txt", timeout=30), "escape never started"
         assert wait_until(lambda: processes_with(marker), timeout=10), "no escaped process seen"

@@ -49,6 +49,14 @@ std::vector<OptionDef> dodo_options() {
   return defs;
 }
 
+std::vector<OptionDef> early_loader_options() {
+  std::vector<OptionDef> out;
+  for (const OptionDef& d : dodo_options()) {
+    if (d.name == "dodoFile" || d.name == "cwdPath" || d.name == "seek_file") out.push_back(d);
+  }
+  return out;
+}
+
 std::vector<OptionDef> run_options() {
   std::vector<OptionDef> defs;
   defs.push_back(

@@ -20,15 +20,6 @@
 namespace doit::cli {
 namespace {
 
-/// The loader options that 0.37 accepts before the command name.
-std::vector<OptionDef> early_loader_options() {
-  std::vector<OptionDef> out;
-  for (const OptionDef& d : dodo_options()) {
-    if (d.name == "dodoFile" || d.name == "cwdPath" || d.name == "seek_file") out.push_back(d);
-  }
-  return out;
-}
-
 int print_error(const std::string& message) {
   flush_console();
   Output::err().write("ERROR: " + message + "\n");

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <mutex>
 #include <set>
@@ -88,29 +89,37 @@ bool is_released(const Process& process) {
   return g_released.contains(process);
 }
 
-/// The living descendants that were not released, with their own
-/// descendants (but not those of released ones). Zombies met on the way
-/// are reaped when they are ours.
-std::vector<Process> escaped() {
-  std::vector<Process> out;
+/// Visits the descendants of this process, parents before children;
+/// `visit` returns whether to go on into the children of the one it got.
+void walk_descendants(const std::function<bool(pid_t)>& visit) {
   std::vector<pid_t> pending = children_of(::getpid());
   std::set<pid_t> seen;
   while (!pending.empty()) {
     const pid_t pid = pending.back();
     pending.pop_back();
-    if (!seen.insert(pid).second) continue;
-    char state = '?';
-    unsigned long long start_time = 0;
-    if (!process_stat(pid, &state, &start_time)) continue;
-    if (state == 'Z') {
-      reap_if_ended(pid);  // ours (adopted); another's is reaped by its parent
-      continue;
-    }
-    if (is_released({pid, start_time})) continue;
-    out.emplace_back(pid, start_time);
+    if (!seen.insert(pid).second || !visit(pid)) continue;
     std::vector<pid_t> more = children_of(pid);
     pending.insert(pending.end(), more.begin(), more.end());
   }
+}
+
+/// The living descendants that were not released, with their own
+/// descendants (but not those of released ones). Zombies met on the way
+/// are reaped when they are ours.
+std::vector<Process> escaped() {
+  std::vector<Process> out;
+  walk_descendants([&out](pid_t pid) {
+    char state = '?';
+    unsigned long long start_time = 0;
+    if (!process_stat(pid, &state, &start_time)) return false;
+    if (state == 'Z') {
+      reap_if_ended(pid);  // ours (adopted); another's is reaped by its parent
+      return false;
+    }
+    if (is_released({pid, start_time})) return false;
+    out.emplace_back(pid, start_time);
+    return true;
+  });
   return out;
 }
 
@@ -130,16 +139,10 @@ bool interrupt_noted() { return g_interrupted.load(); }
 
 std::vector<pid_t> descendants() {
   std::vector<pid_t> out;
-  std::vector<pid_t> pending = children_of(::getpid());
-  std::set<pid_t> seen;
-  while (!pending.empty()) {
-    const pid_t pid = pending.back();
-    pending.pop_back();
-    if (!seen.insert(pid).second) continue;
+  walk_descendants([&out](pid_t pid) {
     out.push_back(pid);
-    std::vector<pid_t> more = children_of(pid);
-    pending.insert(pending.end(), more.begin(), more.end());
-  }
+    return true;
+  });
   return out;
 }
 

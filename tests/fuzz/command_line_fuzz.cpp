@@ -84,14 +84,6 @@ std::optional<std::vector<OptionDef>> options_of(const std::string& name) {
   return defs;
 }
 
-std::vector<OptionDef> early_options() {
-  std::vector<OptionDef> out;
-  for (const OptionDef& d : dodo_options()) {
-    if (d.name == "dodoFile" || d.name == "cwdPath" || d.name == "seek_file") out.push_back(d);
-  }
-  return out;
-}
-
 /// Reads every value as each getter would.
 void read_back(const std::vector<OptionDef>& defs, const Parsed& parsed) {
   OptionValues values;
@@ -115,7 +107,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       args.back() += static_cast<char>(data[i]);
     }
   }
-  static const std::vector<OptionDef> early = early_options();
+  static const std::vector<OptionDef> early = early_loader_options();
   const CommandLine line = split_command_line(args, early, options_of);
   const std::vector<OptionDef> defs = *options_of(line.command);
   Parsed parsed;

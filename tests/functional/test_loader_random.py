@@ -10,8 +10,8 @@ message (pydoit's `ERROR: ...` naming the task, key or creator, or the
 traceback of the dodo file's own exception).
 
 The examples are the same on every run (derandomized), so CI is never red
-by chance; DOIT_TEST_LOADER_EXAMPLES=N asks for more, and
-DOIT_TEST_LOADER_RANDOM=1 for new ones each time.
+by chance: 60 (25 under the sanitizers); DOIT_TEST_LOADER_EXAMPLES=N asks
+for more, and DOIT_TEST_LOADER_RANDOM=1 for new ones each time.
 """
 
 import os
@@ -34,7 +34,10 @@ from conftest import clean_env, doit_command  # noqa: E402
 
 pytestmark = pytest.mark.cpp_only
 
-EXAMPLES = int(os.environ.get("DOIT_TEST_LOADER_EXAMPLES", 60))
+#: Examples by default: fewer under the sanitizers (tests/CMakeLists.txt
+#: sets ASAN_OPTIONS there), where each doit command is 3 to 5 times slower.
+EXAMPLES = int(os.environ.get("DOIT_TEST_LOADER_EXAMPLES",
+                              25 if "ASAN_OPTIONS" in os.environ else 60))
 RANDOM = os.environ.get("DOIT_TEST_LOADER_RANDOM", "") not in ("", "0")
 #: Seconds one doit command may take (a generated run does little).
 COMMAND_TIMEOUT = 60

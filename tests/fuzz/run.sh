@@ -23,7 +23,7 @@ run_one() {
 }
 
 status=0
-names=(command_line ini json state_db)
+names=(command_line ini json state_db cmd_format)
 for ((i = 0; i < ${#names[@]}; i += 2)); do
   pids=()
   for name in "${names[@]:i:2}"; do

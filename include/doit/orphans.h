@@ -56,8 +56,8 @@ bool interrupt_noted();
 inline constexpr std::chrono::milliseconds kEscapedStopTimeout{5000};
 
 /// After an interrupted run: sends SIGTERM to every descendant not
-/// released, waits until they are gone, SIGKILL after `timeout`, reaps
-/// them. Returns how many were stopped.
+/// released, waits until they are gone, SIGKILL after `timeout` (or as soon
+/// as another interrupt arrives), reaps them. Returns how many got SIGTERM.
 int stop_escaped_descendants(std::chrono::milliseconds timeout);
 
 }  // namespace doit

@@ -34,7 +34,7 @@ constexpr int kStateField = 0;
 constexpr int kStartTimeField = 19;
 
 std::atomic<bool> g_adopting{false};
-std::atomic<bool> g_interrupted{false};
+std::atomic<int> g_interrupts{0};
 std::mutex g_mutex;
 std::set<pid_t> g_tracked;                                  // guarded by g_mutex
 std::set<std::pair<pid_t, unsigned long long>> g_released;  // pid, start time; g_mutex
@@ -133,9 +133,9 @@ bool adopt_orphans() {
 
 bool adopting_orphans() { return g_adopting; }
 
-void note_interrupt() { g_interrupted.store(true); }
+void note_interrupt() { g_interrupts.fetch_add(1); }
 
-bool interrupt_noted() { return g_interrupted.load(); }
+bool interrupt_noted() { return g_interrupts.load() != 0; }
 
 std::vector<pid_t> descendants() {
   std::vector<pid_t> out;
@@ -189,6 +189,7 @@ void release_descendants() {
 
 int stop_escaped_descendants(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const int interrupts = g_interrupts.load();
   std::set<Process> signalled;
   bool killing = false;
   while (true) {
@@ -196,7 +197,8 @@ int stop_escaped_descendants(std::chrono::milliseconds timeout) {
     if (alive.empty()) break;
     const auto now = std::chrono::steady_clock::now();
     if (now >= deadline + kKillWait) break;  // e.g. stuck in the kernel: nothing more to do
-    if (!killing && now >= deadline) killing = true;
+    // SIGKILL after the timeout, or at once on another Ctrl-C.
+    if (now >= deadline || g_interrupts.load() != interrupts) killing = true;
     for (const Process& process : alive) {
       if (killing) {
         ::kill(process.first, SIGKILL);

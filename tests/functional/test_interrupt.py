@@ -269,6 +269,15 @@ def daemonize():
         os._exit(0)
     os.wait()
 
+def stubborn(marker):
+    # ignores SIGTERM (and SIGINT, SIGHUP)
+    code = ('import signal, time; '
+            '[signal.signal(s, signal.SIG_IGN) for s in '
+            '(signal.SIGTERM, signal.SIGINT, signal.SIGHUP)]; '
+            'open("stubborn.txt", "w").close(); time.sleep(300)')
+    return ('setsid ' + repr(sys.executable) + ' -c ' + repr(code) + ' ' + marker
+            + ' > /dev/null 2>&1 &')
+
 def setsid_in_background(marker):
     return 'setsid ' + ' '.join(repr(w) for w in sleeper(marker)) + ' > /dev/null 2>&1 &'
 
@@ -294,6 +303,7 @@ def task_server():
 
 def escape_dodo(marker, how, server_marker="no-server"):
     action = {"fork": "daemonize, wait_for_interrupt",
+              "stubborn": f"stubborn('{marker}'), wait_for_interrupt",
               "setsid": f"setsid_in_background('{marker}'), wait_for_interrupt",
               "setsid-keeping-output": f"setsid_keeping_output('{marker}')"}[how]
     return ESCAPE_DODO.format(marker=marker, action=action, server_marker=server_marker)
@@ -432,3 +442,35 @@ def test_the_pid_file_server_example_starts_and_stops(project):
                 os.kill(int(project.read("server.pid")), signal.SIGKILL)
             except (OSError, ValueError):
                 pass
+
+
+@pytest.mark.cpp_only
+@pytest.mark.parametrize("second_ctrl_c", [False, True], ids=["once", "twice"])
+def test_an_escaped_process_ignoring_sigterm_is_killed(project, second_ctrl_c):
+    # SIGKILL after the stop timeout (5 s), or at once on a second Ctrl-C.
+    marker = new_marker("stubborn")
+    project.dodo(escape_dodo(marker, "stubborn"))
+    proc = project.start("escape")
+    try:
+        assert project.wait_for_file("started.txt", timeout=30), "escape never started"
+        # It ignores SIGTERM from now on.
+        assert project.wait_for_file("stubborn.txt", timeout=30)
+        started = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        if second_ctrl_c:
+            time.sleep(0.5)
+            os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=30)
+        elapsed = time.monotonic() - started
+        assert proc.returncode in INTERRUPTED
+        assert processes_with(marker) == []
+        if second_ctrl_c:
+            assert elapsed < 4.5  # did not wait for the 5 s stop timeout
+        else:
+            assert elapsed > 4.5  # SIGTERM first: the process had its chance
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        kill_marked(marker)
+

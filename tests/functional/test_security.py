@@ -5,11 +5,11 @@ list-form actions never pass through a shell; the state file is created with
 the user's umask.
 """
 
+import json
 import os
 import re
 import sqlite3
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -217,9 +217,9 @@ def test_hostile_task_names_paths_and_values_are_stored_intact(project):
     db.close()
     assert {"tasks", "doit_meta"} <= tables
     assert set(rows) == set(HOSTILE) | {"reader"}
-    import json
-    for i, name in enumerate(HOSTILE):
-        assert json.loads(rows[name]) == {"value": name, "nul": "a\x00b", "k'ey": "; DROP TABLE tasks"}
+    for name in HOSTILE:
+        assert json.loads(rows[name]) == {"value": name, "nul": "a\x00b",
+                                          "k'ey": "; DROP TABLE tasks"}
     # forget of one removes exactly that one.
     r = project.run("forget", HOSTILE[2])
     assert r.rc == 0, r

@@ -82,6 +82,10 @@ class StateDb {
   /// or rollback journal beside it holds changes. Throws StateDbError as
   /// open() does; the writing methods then throw StateDbError.
   static std::unique_ptr<StateDb> open_for_reading(const std::string& path);
+  /// A database held in memory, never on disk, that `name` (e.g. the
+  /// file whose state it holds) stands for in messages; empty at first, and
+  /// written like any other (pydoit's state read for a reading command).
+  static std::unique_ptr<StateDb> open_in_memory(const std::string& name);
   ~StateDb();
   StateDb(const StateDb&) = delete;
   StateDb& operator=(const StateDb&) = delete;
@@ -111,6 +115,8 @@ class StateDb {
 
   StateDb(std::string path, sqlite3* db);
   void load();
+  /// Prepares the statements that write (a database opened for writing).
+  void prepare_writes();
   /// Throws StateDbError when opened for reading only.
   void require_writable() const;
 

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <optional>
 
 #include "cli/command.h"
 #include "cli/dodo_session.h"
@@ -65,15 +67,63 @@ std::string dumpdb_description() {
          "none;\n"
          "ignored: yes or no (set by `ignore`).\n"
          "Names and paths with control characters are printed as quoted Python strings. "
-         "A missing file, or one that is not a doit-cpp state database, is an error.";
+         "pydoit's state, not imported yet, is shown as doit-cpp will import it (file_dep "
+         "signatures taken now, for the files pydoit's record still describes), and left "
+         "as it is. A missing file, or one that is neither doit-cpp's nor pydoit's state, "
+         "is an error.";
 }
 
+namespace {
+
+/// Every record of `db`, after a header line.
+std::string dump(const StateDb& db, const std::string& header) {
+  const std::vector<std::string> names = db.task_names();
+  std::string text =
+      fmt::format("{}, {} task{}\n", header, names.size(), names.size() == 1 ? "" : "s");
+  for (const std::string& name : names) {
+    text += '\n';
+    text += task_block(name, *db.find(name));
+  }
+  return text;
+}
+
+/// pydoit's state at `path`, read where it is (Python is started for its
+/// dbm modules unless the config files already did), or nullopt when
+/// `path` does not hold it.
+std::optional<std::string> dump_pydoit(const Invocation& inv, const std::string& path,
+                                       std::unique_ptr<python::Interpreter>& interpreter) {
+  if (!interpreter) interpreter = std::make_unique<python::Interpreter>(inv.argv);
+  const std::optional<python::PydoitState> found = python::find_pydoit_state(path);
+  if (!found) return std::nullopt;
+  const std::unique_ptr<StateDb> db = read_from_pydoit(*found);
+  return dump(
+      *db, fmt::format("{}: pydoit's state ({}), as doit-cpp will import it", path, found->format));
+}
+
+/// Whether pydoit's dbm.dumb or dbm.ndbm files are beside a missing `path`.
+bool pydoit_files_beside(const std::string& path) {
+  struct stat st {};
+  for (const char* suffix : {".db", ".dat", ".dir"}) {
+    if (::stat((path + suffix).c_str(), &st) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 int execute_dumpdb(const Invocation& inv, const Parsed& parsed) {
-  const OptionValues options = command_options(inv, *find_command("dumpdb"), parsed);
+  std::unique_ptr<python::Interpreter> interpreter;  // first: stops after everything it read
+  const OptionValues options = command_options(inv, *find_command("dumpdb"), parsed, &interpreter);
   const std::string path = options.get_string("dep_file", kDefaultDepFile);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     const int error = errno;
+    if (error == ENOENT && pydoit_files_beside(path)) {
+      if (std::optional<std::string> text = dump_pydoit(inv, path, interpreter)) {
+        Output::out().write(*text);
+        return 0;
+      }
+    }
     if (error == ENOENT) {
       throw UserError(fmt::format(
           "'{}' does not exist: no state has been saved there (choose the file with --db-file).",
@@ -91,21 +141,16 @@ int execute_dumpdb(const Invocation& inv, const Parsed& parsed) {
       db = StateDb::open_for_reading(path);
     } catch (const ForeignStateError& e) {
       if (!e.pydoit()) throw UserError(e.what());
-      throw UserError(fmt::format(
-          "'{}' holds pydoit's state, not imported yet: doit-cpp imports it (keeping pydoit's "
-          "file as '{}.pydoit') the first time a command that reads dodo.py runs here, e.g. "
-          "`doit list`; dumpdb shows it then. Or choose another file with --db-file.",
-          path, path));
+      std::optional<std::string> pydoit = dump_pydoit(inv, path, interpreter);
+      if (!pydoit) throw UserError(e.what());
+      text = std::move(*pydoit);
     } catch (const StateDbError& e) {
-      throw UserError(e.what());
+      // pydoit's dbm.gnu or json file is not SQLite: ask Python.
+      std::optional<std::string> pydoit = dump_pydoit(inv, path, interpreter);
+      if (!pydoit) throw UserError(e.what());
+      text = std::move(*pydoit);
     }
-    const std::vector<std::string> names = db->task_names();
-    text = fmt::format("{}: doit-cpp state database, {} task{}\n", path, names.size(),
-                       names.size() == 1 ? "" : "s");
-    for (const std::string& name : names) {
-      text += '\n';
-      text += task_block(name, *db->find(name));
-    }
+    if (db) text = dump(*db, fmt::format("{}: doit-cpp state database", path));
   }
   Output::out().write(text);
   return 0;

@@ -391,7 +391,7 @@ int execute_graph(const Invocation& inv, const Parsed& parsed) {
 
   GraphView view;
   view.tasks = select_tasks(graph, parsed.rest);
-  std::unique_ptr<StateDb> db = open_state(session);
+  std::unique_ptr<StateDb> db = open_state(session, StateAccess::kRead);
   const Checker checker = checker_option(opt);
   RealFileSystem fs;
   for (int t : view.tasks) {

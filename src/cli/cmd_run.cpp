@@ -18,6 +18,7 @@
 
 #include "doit/executor.h"
 #include "doit/listening.h"
+#include "doit/orphans.h"
 #include "doit/output.h"
 #include "doit/stat_cache.h"
 #include "doit/status_line.h"
@@ -374,8 +375,13 @@ class ScratchDir {
 /// nothing the run does reaches the real file, not even a schema or a WAL.
 std::unique_ptr<StateDb> open_state_copy(const DodoSession& session, ScratchDir& scratch) {
   const std::string path = session.options.get_string("dep_file", ".doit.db");
-  const std::string copy = scratch.create() + "/state.db";
+  // pydoit's state (imported by the first real run) is read where it is:
+  // pydoit's dbm files beside a missing `path`, or (below) `path` itself.
   std::error_code ec;
+  if (!fs::exists(fs::symlink_status(path, ec))) {
+    if (auto found = python::find_pydoit_state(path)) return read_from_pydoit(*found);
+  }
+  const std::string copy = scratch.create() + "/state.db";
   if (fs::exists(path, ec)) {
     for (const char* suffix : {"", "-wal"}) {
       if (fs::exists(path + suffix, ec)) fs::copy_file(path + suffix, copy + suffix, ec);
@@ -384,7 +390,8 @@ std::unique_ptr<StateDb> open_state_copy(const DodoSession& session, ScratchDir&
   try {
     return StateDb::open(copy);
   } catch (const StateDbError&) {
-    // Not ours (pydoit's, imported by the first real run): start from nothing.
+    if (auto found = python::find_pydoit_state(path)) return read_from_pydoit(*found);
+    // Not ours, nor pydoit's: start from nothing.
     fmt::print(stderr,
                "doit: dry run: '{}' is not doit-cpp's state; every task counts as "
                "never run\n",
@@ -519,6 +526,7 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   python::PyFormatter formatter;
   set_interrupt_hook(python::interrupt_python);
   install_interrupt_handlers();
+  adopt_orphans();  // an interrupt stops the processes that escaped (orphans.h)
   python::set_state_for_python(db.get(), session.graph.get());
   SessionDelayedCreator delayed_creator(session);
   python::initialize_reporter(*reporter, *session.graph, selected);
@@ -554,7 +562,12 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   with_status.reset();
   status_line.reset();  // taken down before doit ends
   record_times(opt, ro, *db, started_ns, executor.times());
-  if (executor.interrupted()) die_by_signal(interrupt_signal());
+  if (executor.interrupted()) {
+    // What the interrupted tasks started and moved out of doit's process
+    // group (setsid, a double fork) did not get the signal: stop it too.
+    stop_escaped_descendants(ro.stop_timeout);
+    die_by_signal(interrupt_signal());
+  }
   return result;
 }
 

@@ -59,6 +59,8 @@ bool is_extension_command(const std::string& name);
 
 /// Options of commands that load a dodo file (DB backend + task loader).
 std::vector<OptionDef> dodo_options();
+/// The loader options that 0.37 accepts before the command name (-f, -d, -k).
+std::vector<OptionDef> early_loader_options();
 /// All options of `cmd`: its own, then dodo_options() when it loads tasks.
 std::vector<OptionDef> all_options(const Command& cmd);
 

@@ -160,10 +160,12 @@ OptionValues command_options(const Invocation& inv, const Command& cmd, const Pa
   return options;
 }
 
-OptionValues command_options(const Invocation& inv, const Command& cmd, const Parsed& parsed) {
+OptionValues command_options(const Invocation& inv, const Command& cmd, const Parsed& parsed,
+                             std::unique_ptr<python::Interpreter>* interpreter) {
   std::unique_ptr<python::Interpreter> for_toml;
   const ConfigFiles files = read_config_files(
       inv.initial_workdir, [&] { for_toml = std::make_unique<python::Interpreter>(inv.argv); });
+  if (interpreter != nullptr) *interpreter = std::move(for_toml);
   return command_options(inv, cmd, parsed, files);
 }
 
@@ -259,27 +261,44 @@ void import_from_pydoit(const python::PydoitState& found) {
 
 }  // namespace
 
+std::unique_ptr<StateDb> read_from_pydoit(const python::PydoitState& found) {
+  try {
+    python::PydoitRead read = python::read_pydoit_state(found);
+    fmt::print(stderr,
+               "doit-cpp: read the state of {} task{} from pydoit's {} as it is (not imported "
+               "yet: the first command that writes the state imports it)\n",
+               read.tasks, read.tasks == 1 ? "" : "s", join(found.files, ", "));
+    std::fflush(stderr);
+    return std::move(read.db);
+  } catch (const python::PydoitStateError& e) {
+    throw UserError(e.what());
+  }
+}
+
 std::unique_ptr<StateDb> open_state(const DodoSession& session, StateAccess access) {
   const std::string path = session.options.get_string("dep_file", ".doit.db");
-  const auto open = [&path, access] {
-    return access == StateAccess::kRead ? StateDb::open_for_reading(path) : StateDb::open(path);
-  };
+  const bool reading = access == StateAccess::kRead;
   try {
     // A missing dep_file: pydoit's dbm.dumb/dbm.ndbm files may sit beside it.
     // An existing one is asked about only when StateDb refuses it (below):
     // our own database, the usual case, is opened without calling Python.
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(path, ec))) {
-      if (auto found = python::find_pydoit_state(path)) import_from_pydoit(*found);
+      if (auto found = python::find_pydoit_state(path)) {
+        if (reading) return read_from_pydoit(*found);
+        import_from_pydoit(*found);
+      }
     }
     try {
-      return open();
+      return reading ? StateDb::open_for_reading(path) : StateDb::open(path);
     } catch (const StateDbError&) {
-      // Not ours: pydoit's (dbm.gnu, json, sqlite3)? Import it and open again.
+      // Not ours: pydoit's (dbm.gnu, json, sqlite3)? Read it where it is,
+      // or import it and open again.
       auto found = python::find_pydoit_state(path);
       if (!found) throw;
+      if (reading) return read_from_pydoit(*found);
       import_from_pydoit(*found);
-      return open();
+      return StateDb::open(path);
     }
   } catch (const StateDbError& e) {
     throw UserError(e.what());

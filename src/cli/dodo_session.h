@@ -14,6 +14,7 @@
 #include "doit/state_db.h"
 #include "python/interpreter.h"
 #include "python/loader.h"
+#include "python/pydoit_state.h"
 
 namespace doit::cli {
 
@@ -57,18 +58,27 @@ OptionValues command_options(const Invocation& inv, const Command& cmd, const Pa
 
 /// For commands that do not load a dodo file (e.g. dumpdb): the same, with
 /// the config files read from the start-up folder. If pyproject.toml holds
-/// doit configuration, Python is started to read it and stopped again, so a
-/// command must not call both this and open_dodo.
-OptionValues command_options(const Invocation& inv, const Command& cmd, const Parsed& parsed);
+/// doit configuration, Python is started to read it, then kept in
+/// `*interpreter` when given, else stopped again (CPython cannot start
+/// twice in one process: a command must not call both this and open_dodo,
+/// nor start Python again after this stopped it).
+OptionValues command_options(const Invocation& inv, const Command& cmd, const Parsed& parsed,
+                             std::unique_ptr<python::Interpreter>* interpreter = nullptr);
 
 /// How a command uses the state database.
 enum class StateAccess { kReadWrite, kRead };
 
 /// Opens the state database named by the options (dep_file), importing
-/// pydoit's state first if that is what the file holds. kRead (list, info):
-/// StateDb::open_for_reading, which neither creates nor changes our file.
+/// pydoit's state first if that is what the file holds. kRead (list, info,
+/// graph): StateDb::open_for_reading, which neither creates nor changes our
+/// file, and pydoit's state is read where it is, into memory (a note on
+/// stderr says so), never imported: nothing on disk changes.
 std::unique_ptr<StateDb> open_state(const DodoSession& session,
                                     StateAccess access = StateAccess::kReadWrite);
+
+/// pydoit's state `found`, read where it is into a database in memory, with
+/// the note on stderr. Needs a running Interpreter. Throws UserError.
+std::unique_ptr<StateDb> read_from_pydoit(const python::PydoitState& found);
 
 /// `default_tasks` from DOIT_CONFIG, if set (an empty list is "nothing").
 std::optional<std::vector<std::string>> default_tasks(const DodoSession& session);

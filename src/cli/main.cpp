@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "cli/command.h"
+#include "cli/command_line.h"
 #include "cli/did_you_mean.h"
 #include "doit/output.h"
 #include "doit/state_db.h"
@@ -19,35 +20,6 @@
 
 namespace doit::cli {
 namespace {
-
-/// The loader options that 0.37 accepts before the command name.
-std::vector<OptionDef> early_loader_options() {
-  std::vector<OptionDef> out;
-  for (const OptionDef& d : dodo_options()) {
-    if (d.name == "dodoFile" || d.name == "cwdPath" || d.name == "seek_file") out.push_back(d);
-  }
-  return out;
-}
-
-/// Whether `word` (an option word) takes the next word as its value, as far
-/// as the command's known options tell. Unknown options are assumed to.
-bool takes_value(const std::vector<OptionDef>& defs, const std::string& word) {
-  if (word.find('=') != std::string::npos) return false;
-  if (word.starts_with("--")) {
-    const std::string name = word.substr(2);
-    for (const OptionDef& d : defs) {
-      if (d.long_name == name || d.inverse == name) return d.type != OptType::kBool;
-    }
-    return true;
-  }
-  if (word.size() == 2) {
-    for (const OptionDef& d : defs) {
-      if (d.short_name == word[1]) return d.type != OptType::kBool;
-    }
-    return true;
-  }
-  return false;  // -p4 or a cluster: the value is attached
-}
 
 int print_error(const std::string& message) {
   flush_console();
@@ -73,44 +45,18 @@ int main_impl(int argc, char** argv) {
     return 0;
   }
 
-  // 0.37: loader options before the command; ignored if they do not parse.
-  try {
-    Parsed early = parse_options(early_loader_options(), args);
-    if (!early.values.empty()) {
-      inv.early_options = early.values;
-      args = early.rest;
-    }
-  } catch (const std::exception&) {
-  }
-
-  // The command: the first word if it names one, else `run`.
-  const Command* cmd = nullptr;
-  if (!args.empty()) cmd = find_command(args[0]);
-  if (cmd != nullptr) {
-    inv.command_named = true;
-    args.erase(args.begin());
-  } else {
-    cmd = find_command("run");
-  }
-
-  // NAME=VALUE words become variables, except when they are an option's value.
+  CommandLine line = split_command_line(args, early_loader_options(), [](const std::string& name) {
+    const Command* cmd = find_command(name);
+    return cmd != nullptr ? std::optional(all_options(*cmd)) : std::nullopt;
+  });
+  inv.early_options = std::move(line.early_options);
+  inv.command_named = line.command_named;
+  inv.vars = std::move(line.vars);
+  const Command* cmd = find_command(line.command);
   const std::vector<OptionDef> defs = all_options(*cmd);
-  std::vector<std::string> kept;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& w = args[i];
-    const bool option_value =
-        i > 0 && args[i - 1].starts_with("-") && takes_value(defs, args[i - 1]);
-    const size_t eq = w.find('=');
-    if (!w.starts_with("-") && eq != std::string::npos && eq > 0 && !option_value) {
-      inv.vars.emplace_back(w.substr(0, eq), w.substr(eq + 1));
-      continue;
-    }
-    kept.push_back(w);
-  }
-
   Parsed parsed;
   try {
-    parsed = parse_options(defs, kept);
+    parsed = parse_options(defs, line.words);
   } catch (const OptionError& e) {
     return print_error(parse_error_message("Command", defs, e));
   } catch (const ValueError& e) {

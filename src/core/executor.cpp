@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "doit/orphans.h"
 #include "doit/process.h"
 #include "doit/task_run.h"
 #include "doit/text.h"
@@ -43,6 +44,7 @@ void on_interrupt(int sig) {
   const bool first = g_interrupt_signal.compare_exchange_strong(none, sig);
   if (g_forwarded.exchange(0) == sig) return;  // our own pass-on, back to us
   g_interrupt_count.fetch_add(1);
+  note_interrupt();
   if (const int fd = g_wake_fd.load(); fd >= 0) {
     const char byte = 0;
     [[maybe_unused]] const ssize_t written = ::write(fd, &byte, 1);
@@ -720,6 +722,10 @@ bool Executor::Impl::execute(int n) {
 }
 
 void Executor::Impl::finish_execute(int n, TaskRun run, const Signatures& before) {
+  // What the task started and left running (a server it daemonized) is its
+  // business now: an interrupt later does not stop it. (A task ended by the
+  // interrupt itself releases nothing.)
+  if (!interrupt_requested()) release_descendants();
   Node& node = nodes_[n];
   const Task& task = graph_.task(node.task);
   const int verbosity = effective_verbosity(task);

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "doit/orphans.h"
 #include "doit/output.h"
 
 extern char** environ;
@@ -22,6 +23,9 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kNotFoundStatus = 127;
 /// How often a child's exit is checked when the kernel has no pidfd.
 constexpr int kExitPollMs = 10;
+/// While doit adopts orphans: how often a wait for a command wakes up to
+/// reap the adopted ones that ended.
+constexpr int kAdoptedReapPollMs = 50;
 
 int open_exit_fd(pid_t pid) {
 #ifdef SYS_pidfd_open
@@ -163,6 +167,7 @@ ChildProcess::ChildProcess(const SpawnSpec& spec, LiveOutput* live_out, LiveOutp
     result_.spawn_error = spec.argv[0] + ": " + std::strerror(rc);
     return;
   }
+  track_child(pid_);
   exit_fd_ = open_exit_fd(pid_);
   if (spec.capture) {
     streams_[0].fd = out_pipe[0];
@@ -177,6 +182,7 @@ ChildProcess::ChildProcess(const SpawnSpec& spec, LiveOutput* live_out, LiveOutp
 std::unique_ptr<ChildProcess> ChildProcess::adopt(pid_t pid, int out_fd, bool own_group) {
   std::unique_ptr<ChildProcess> child(new ChildProcess());
   child->pid_ = pid;
+  track_child(pid);
   child->own_group_ = own_group;
   child->exit_fd_ = open_exit_fd(pid);
   child->streams_[0].fd = out_fd;
@@ -201,7 +207,10 @@ void ChildProcess::poll_fds(std::vector<int>& fds) const {
   if (!reaped_ && exit_fd_ >= 0) fds.push_back(exit_fd_);
 }
 
-int ChildProcess::poll_timeout_ms() const { return reaped_ || exit_fd_ >= 0 ? -1 : kExitPollMs; }
+int ChildProcess::poll_timeout_ms() const {
+  if (!reaped_ && adopting_orphans()) return kAdoptedReapPollMs;  // see finished()
+  return reaped_ || exit_fd_ >= 0 ? -1 : kExitPollMs;
+}
 
 void ChildProcess::read_stream(Stream& s) {
   char buf[kReadChunk];
@@ -240,6 +249,7 @@ void ChildProcess::reap(bool block) {
     return;  // still running
   }
   reaped_ = true;
+  untrack_child(pid_);
   if (WIFEXITED(status_)) {
     result_.returncode = WEXITSTATUS(status_);
   } else if (WIFSIGNALED(status_)) {
@@ -248,7 +258,16 @@ void ChildProcess::reap(bool block) {
 }
 
 bool ChildProcess::finished() {
-  if (streams_[0].fd >= 0 || streams_[1].fd >= 0) return false;
+  reap_adopted_zombies();  // while a command runs: e.g. a pid-file `stop` waits on one
+  if (streams_[0].fd >= 0 || streams_[1].fd >= 0) {
+    // Interrupted, the command ended, but a process that escaped its group
+    // (`setsid daemon &`) holds the pipe: stop it, or doit waits forever.
+    if (adopting_orphans() && interrupt_noted()) {
+      reap(/*block=*/false);
+      if (reaped_) stop_escaped_descendants(kEscapedStopTimeout);
+    }
+    return false;
+  }
   reap(/*block=*/false);
   return reaped_;
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 
 #include <fmt/format.h>
@@ -65,7 +66,9 @@ void exec(sqlite3* db, const std::string& path, const char* sql, std::string_vie
 
 std::string text_column(sqlite3_stmt* s, int column) {
   const unsigned char* text = sqlite3_column_text(s, column);
-  return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text));
+  if (text == nullptr) return std::string();
+  return std::string(reinterpret_cast<const char*>(text),
+                     static_cast<std::size_t>(sqlite3_column_bytes(s, column)));
 }
 
 }  // namespace
@@ -94,11 +97,14 @@ void append_run(const std::string& db_path, std::int64_t start_ns,
                       SQLITE_STATIC);
     if (sqlite3_step(task.get()) != SQLITE_DONE) fail(db.get(), db_path, kDoing);
   }
-  const std::string prune = fmt::format(
-      "DELETE FROM task_times WHERE run <= {0};"
-      "DELETE FROM runs WHERE id <= {0};",
-      id - kKeptRuns);
-  exec(db.get(), db_path, prune.c_str(), kDoing);
+  // Only the last kKeptRuns runs are kept.
+  Statement prune_times =
+      prepare(db.get(), db_path, "DELETE FROM task_times WHERE run <= ?1", kDoing);
+  Statement prune_runs = prepare(db.get(), db_path, "DELETE FROM runs WHERE id <= ?1", kDoing);
+  for (const Statement& prune : {std::cref(prune_times), std::cref(prune_runs)}) {
+    sqlite3_bind_int64(prune.get(), 1, id - kKeptRuns);
+    if (sqlite3_step(prune.get()) != SQLITE_DONE) fail(db.get(), db_path, kDoing);
+  }
   exec(db.get(), db_path, "COMMIT", kDoing);
 }
 

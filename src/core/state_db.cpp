@@ -192,8 +192,8 @@ Statement prepare(sqlite3* db, const std::string& path, std::string_view sql, un
   return statement;
 }
 
-void exec(sqlite3* db, const std::string& path, const std::string& sql, std::string_view doing) {
-  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+void exec(sqlite3* db, const std::string& path, const char* sql, std::string_view doing) {
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) fail(db, path, rc, doing);
 }
 
@@ -201,13 +201,12 @@ void exec(sqlite3* db, const std::string& path, const std::string& sql, std::str
 /// handler does not cover every lock: switching a new file to WAL, or
 /// another process doing so at the same moment, fails at once. A
 /// transaction `sql` began is rolled back before the next try.
-void exec_waiting(sqlite3* db, const std::string& path, const std::string& sql,
-                  std::string_view doing) {
+void exec_waiting(sqlite3* db, const std::string& path, const char* sql, std::string_view doing) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
   std::chrono::milliseconds pause = kFirstBusyPause;
   for (;;) {
-    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
     if (rc == SQLITE_OK) return;
     if (sqlite3_get_autocommit(db) == 0) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     if ((rc & kByteMask) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) {
@@ -536,22 +535,33 @@ bool probe_has_our_schema(const std::string& path, Connection* reader = nullptr)
   return false;
 }
 
-std::string schema_sql() {
-  return "BEGIN IMMEDIATE;"
-         "CREATE TABLE IF NOT EXISTS doit_meta(key TEXT PRIMARY KEY, value TEXT);"
-         "INSERT OR IGNORE INTO doit_meta(key, value) VALUES('schema_version', '" +
-         std::to_string(StateDb::kSchemaVersion) +
-         "');"
-         "CREATE TABLE IF NOT EXISTS tasks("
-         "  name TEXT PRIMARY KEY,"
-         "  checker TEXT NOT NULL,"
-         "  deps BLOB,"
-         "  values_json TEXT NOT NULL,"
-         "  result_json TEXT,"
-         "  ignored INTEGER NOT NULL DEFAULT 0,"
-         "  has_success INTEGER NOT NULL DEFAULT 0"
-         ") WITHOUT ROWID;"
-         "COMMIT;";
+/// The schema of a new file; its version is StateDb::kSchemaVersion.
+constexpr const char* kSchemaSql =
+    "BEGIN IMMEDIATE;"
+    "CREATE TABLE IF NOT EXISTS doit_meta(key TEXT PRIMARY KEY, value TEXT);"
+    "INSERT OR IGNORE INTO doit_meta(key, value) VALUES('schema_version', '1');"
+    "CREATE TABLE IF NOT EXISTS tasks("
+    "  name TEXT PRIMARY KEY,"
+    "  checker TEXT NOT NULL,"
+    "  deps BLOB,"
+    "  values_json TEXT NOT NULL,"
+    "  result_json TEXT,"
+    "  ignored INTEGER NOT NULL DEFAULT 0,"
+    "  has_success INTEGER NOT NULL DEFAULT 0"
+    ") WITHOUT ROWID;"
+    "COMMIT;";
+static_assert(StateDb::kSchemaVersion == 1, "kSchemaSql writes schema_version '1'");
+
+/// Creates a missing `path` as an empty file with the mode new files get
+/// (0666 less the umask, as pydoit's files and `touch`). SQLite would create
+/// it 0644 less the umask, and gives its -wal and -shm files the database's
+/// mode. When this fails, SQLite's own attempt reports why.
+void create_with_umask(const std::string& path) {
+  constexpr mode_t kNewFileMode = 0666;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 || errno != ENOENT) return;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, kNewFileMode);
+  if (fd >= 0) ::close(fd);
 }
 
 /// Whether `text` is valid JSON.
@@ -657,6 +667,7 @@ struct StateDb::Statements {
 std::unique_ptr<StateDb> StateDb::open(const std::string& path) {
   // Look before touching: a foreign file is never opened for writing.
   const bool has_schema = probe_is_sqlite(path) && probe_has_our_schema(path);
+  create_with_umask(path);
 
   Connection connection =
       open_connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
@@ -670,9 +681,26 @@ std::unique_ptr<StateDb> StateDb::open(const std::string& path) {
   }
   exec_waiting(db, path, "PRAGMA journal_mode = WAL", "set it up");
   exec(db, path, "PRAGMA synchronous = NORMAL", "set it up");
-  if (!has_schema) exec_waiting(db, path, schema_sql(), "create it");
+  if (!has_schema) exec_waiting(db, path, kSchemaSql, "create it");
+  state->prepare_writes();
+  state->load();
+  return state;
+}
 
-  Statements& s = *state->statements_;
+std::unique_ptr<StateDb> StateDb::open_in_memory(const std::string& name) {
+  Connection connection = open_connection(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                                          SQLITE_OPEN_MEMORY | SQLITE_OPEN_NOMUTEX);
+  std::unique_ptr<StateDb> state(new StateDb(name, connection.get()));
+  connection.release();  // now closed by ~StateDb
+  exec(state->db_, name, kSchemaSql, "create it");
+  state->prepare_writes();
+  return state;
+}
+
+void StateDb::prepare_writes() {
+  sqlite3* db = db_;
+  const std::string& path = path_;
+  Statements& s = *statements_;
   auto prepare_kept = [&](std::string_view sql) {
     return prepare(db, path, sql, SQLITE_PREPARE_PERSISTENT);
   };
@@ -683,8 +711,6 @@ std::unique_ptr<StateDb> StateDb::open(const std::string& path) {
   s.remove = prepare_kept("DELETE FROM tasks WHERE name = ?1");
   s.set_ignored = prepare_kept(kSetIgnoredSql);
   s.remove_all = prepare_kept("DELETE FROM tasks");
-  state->load();
-  return state;
 }
 
 std::unique_ptr<StateDb> StateDb::open_for_reading(const std::string& path) {
@@ -716,6 +742,12 @@ void StateDb::load() {
   sqlite3_stmt* row = select.get();
   int rc;
   while ((rc = sqlite3_step(row)) == SQLITE_ROW) {
+    // doit writes names as TEXT; SQLite keeps a BLOB 'x' apart from the
+    // TEXT 'x', so such a row would be one record here but two in the file
+    // (and `forget` would leave one of them).
+    if (sqlite3_column_type(row, kName) != SQLITE_TEXT) {
+      throw StateDbError(corrupt_message(path_, "a task name is not text"));
+    }
     std::string name = column_string(row, kName);
     TaskRecord record;
     record.checker = column_string(row, kChecker);

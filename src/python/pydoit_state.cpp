@@ -230,6 +230,17 @@ std::vector<std::pair<std::string, FileSignature>> signatures(const Record& r) {
   return deps;
 }
 
+/// Saves `records` into `db`; returns how many tasks it recorded.
+int save_records(const std::vector<Record>& records, StateDb& db) {
+  int tasks = 0;
+  for (const Record& r : records) {
+    if (r.checker) db.save_success(r.task, *r.checker, signatures(r), r.values_json, r.result_json);
+    if (r.ignored) db.set_ignored(r.task, true);
+    if (r.checker || r.ignored) ++tasks;
+  }
+  return tasks;
+}
+
 void remove_ours(const std::string& dep_file) {
   ::unlink(dep_file.c_str());
   for (std::string_view sidecar : kSqliteSidecars) {
@@ -276,19 +287,21 @@ PydoitImport import_pydoit_state(const PydoitState& found) {
   }
   try {
     std::unique_ptr<StateDb> db = StateDb::open(found.dep_file);
-    for (const Record& r : records) {
-      if (r.checker) {
-        db->save_success(r.task, *r.checker, signatures(r), r.values_json, r.result_json);
-      }
-      if (r.ignored) db->set_ignored(r.task, true);
-      if (r.checker || r.ignored) ++done.tasks;
-    }
+    done.tasks = save_records(records, *db);
   } catch (...) {
     remove_ours(found.dep_file);
     move_back(done.moved_from, done.moved_to, done.moved_from.size());
     throw;
   }
   return done;
+}
+
+PydoitRead read_pydoit_state(const PydoitState& found) {
+  const std::vector<Record> records = read_records(found);
+  PydoitRead read;
+  read.db = StateDb::open_in_memory(found.dep_file);
+  read.tasks = save_records(records, *read.db);
+  return read;
 }
 
 }  // namespace doit::python

@@ -1,9 +1,11 @@
 // Switching from pydoit: a `.doit.db` that pydoit wrote (dbm, json or sqlite3
 // backend, SPEC §9.1) is imported once into our own state database, so a
 // project that pydoit already built is not rebuilt. pydoit's file(s) are moved
-// aside unchanged (renamed, never written).
+// aside unchanged (renamed, never written). Commands that only read the
+// state read it where it is, into memory, and change nothing.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -57,5 +59,18 @@ std::optional<PydoitState> find_pydoit_state(const std::string& dep_file);
 /// (nothing changed) or StateDbError; on any failure after the move pydoit's
 /// files are moved back and ours is removed.
 PydoitImport import_pydoit_state(const PydoitState& found);
+
+/// pydoit's state as read for a command that only reads (list, info,
+/// graph, dumpdb, a dry run): nothing on disk changes.
+struct PydoitRead {
+  /// The records, as import_pydoit_state() would save them, in memory.
+  std::unique_ptr<StateDb> db;
+  /// Tasks with a record.
+  int tasks = 0;
+};
+
+/// Reads `found` (from find_pydoit_state) as import_pydoit_state() does,
+/// without moving or writing anything. Throws PydoitStateError.
+PydoitRead read_pydoit_state(const PydoitState& found);
 
 }  // namespace doit::python

@@ -150,16 +150,17 @@ def test_timestamp_checker_stores_no_hash(ran):
 
 
 @pytest.mark.cpp_only
-def test_pydoit_database_is_refused(project):
-    # The first bytes of a gdbm file (pydoit's default dbm backend).
-    (project.path / ".doit.db").write_bytes(b"\xce\x9a\x57\x13" + b"\0" * 60)
+def test_an_unreadable_pydoit_database_is_refused_and_left_alone(project):
+    # The first bytes of a gdbm file (pydoit's default dbm backend), and
+    # nothing behind them. A readable one is shown as doit-cpp will import it
+    # (test_switch_from_pydoit.py).
+    data = b"\xce\x9a\x57\x13" + b"\0" * 60
+    (project.path / ".doit.db").write_bytes(data)
     r = project.run("dumpdb")
     assert (r.rc, r.out) == (3, "")
-    assert r.err == (
-        "ERROR: '.doit.db' holds pydoit's state, not imported yet: doit-cpp imports it "
-        "(keeping pydoit's file as '.doit.db.pydoit') the first time a command that reads "
-        "dodo.py runs here, e.g. `doit list`; dumpdb shows it then. Or choose another "
-        "file with --db-file.\n")
+    assert r.err.startswith("ERROR: cannot read pydoit's state in '.doit.db' (dbm.gnu): "), r
+    assert (project.path / ".doit.db").read_bytes() == data
+    assert sorted(p.name for p in project.path.iterdir()) == [".doit.db"]
 
 
 @pytest.mark.cpp_only

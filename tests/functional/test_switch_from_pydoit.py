@@ -216,11 +216,47 @@ def test_db_file_option_names_the_file_to_import(project):
     assert not project.exists(".doit.db")
 
 
-def test_other_commands_import_too(project):
-    build_with_pydoit(project)
+def folder_snapshot(project):
+    """Every file of the project folder: name -> (bytes, mtime_ns)."""
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(project.path.iterdir()) if p.is_file()}
+
+
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_reading_commands_read_pydoit_state_where_it_is(project, backend):
+    # list, info, graph, dumpdb and a dry run answer from pydoit's state and
+    # change nothing on disk: the first command that writes imports it.
+    if backend.startswith("dbm."):
+        pytest.importorskip(backend)
+    build_with_pydoit(project, backend)
+    project.write("other.txt", "changed since pydoit ran\n")
+    files = BACKENDS[backend][1]
+    note = (f"doit-cpp: read the state of 3 tasks from pydoit's {', '.join(files)} as it is "
+            "(not imported yet: the first command that writes the state imports it)\n")
+    before = folder_snapshot(project)
+
     r = project.run("list", "--status")
+    assert (r.rc, r.err) == (0, note), r
+    assert [line.rstrip() for line in r.out.splitlines()] == ["U a", "U b", "R c"]
+    r = project.run("info", "a")
+    assert (r.rc, r.err) == (0, note), r
+    assert "status     : up-to-date" in r.out
+    r = project.run("graph")
+    assert (r.rc, r.err) == (0, note), r
+    r = project.run("run", "--dry-run")
+    assert (r.rc, r.out) == (0, "-- a\n-- b\n.  c\n"), r
+    r = project.run("dumpdb")
     assert r.rc == 0, r
-    assert [line.rstrip() for line in r.out.splitlines()] == ["U a", "U b", "U c"]
+    assert r.out.startswith(
+        f".doit.db: pydoit's state ({backend}), as doit-cpp will import it, 3 tasks\n"), r
+    assert "\na\n  checker: MD5Checker\n  file_dep:\n    in.txt: mtime " in r.out
+    assert "\nc\n  checker: MD5Checker\n  file_dep: none\n" in r.out  # other.txt changed
+    assert folder_snapshot(project) == before
+
+    # The first run imports it, and agrees with what list said.
+    r = project.run()
+    assert r.rc == 0, r
+    assert r.out.splitlines() == ["-- a", "-- b", ".  c"]
     assert "imported the state of 3 tasks" in r.err
 
 

@@ -470,6 +470,55 @@ TEST_F(StateDbTest, ReportsAResultThatIsNotJson) {
   EXPECT_NE(error.find("the result of task 'a' is not JSON"), std::string::npos) << error;
 }
 
+// Found by tests/fuzz/state_db_fuzz.cpp: SQLite keeps a BLOB name apart
+// from the same TEXT name, so the two rows were one record for doit, and
+// forgetting it left the other row behind.
+TEST_F(StateDbTest, RefusesATaskNameThatIsNotText) {
+  open()->save_success("a", "MD5Checker", {}, "{}", std::nullopt);
+  run_sql("INSERT INTO tasks(name, checker, values_json) VALUES(CAST('a' AS BLOB), '', '{}')");
+  const std::string error = open_error();
+  EXPECT_NE(error.find("a task name is not text"), std::string::npos) << error;
+}
+
+// Names and values with quotes, SQL, NUL bytes and invalid UTF-8 are stored
+// and read back byte for byte: SQL is built from constants only, every
+// value is bound to a prepared statement (docs/reliability.md, Security).
+TEST_F(StateDbTest, StoresHostileNamesAndValuesIntact) {
+  const std::vector<std::string> names = {"it's",
+                                          "\"quoted\"",
+                                          "'; DROP TABLE tasks; --",
+                                          std::string("nul\0inside", 10),
+                                          "\xff\xfe",
+                                          "%s%n%x",
+                                          "?1 ?2",
+                                          "a'); DELETE FROM tasks; --"};
+  const std::string values = "{\"k'\": \"'; DROP TABLE doit_meta; --\"}";
+  const std::string result = "\"';\"";
+  {
+    const std::unique_ptr<StateDb> db = open();
+    for (const std::string& name : names) {
+      db->save_success(name, "MD5Checker'--", {{name + "'.txt", FileSignature{1, 2, {3, 4}}}},
+                       values, result);
+      db->set_ignored(name, true);
+    }
+  }
+  const std::unique_ptr<StateDb> db = open();
+  ASSERT_EQ(db->task_names().size(), names.size());
+  for (const std::string& name : names) {
+    const TaskRecord* record = db->find(name);
+    ASSERT_NE(record, nullptr) << name;
+    EXPECT_EQ(record->checker, "MD5Checker'--");
+    ASSERT_EQ(record->deps.size(), 1u);
+    EXPECT_EQ(record->deps[0].first, name + "'.txt");
+    EXPECT_EQ(record->values_json, values);
+    EXPECT_EQ(record->result_json, result);
+    EXPECT_TRUE(record->ignored);
+  }
+  db->remove(names[2]);
+  EXPECT_EQ(db->task_names().size(), names.size() - 1);
+  EXPECT_EQ(open()->task_names().size(), names.size() - 1);
+}
+
 TEST_F(StateDbTest, ReportsADirectoryInThePlaceOfTheFile) {
   std::filesystem::create_directory(db_path_);
   EXPECT_EQ(open_error(), "'" + db_path_ + "': cannot read it: Is a directory");

@@ -36,6 +36,22 @@ def normalize_callable(ref):
     return ref, [], {}
 
 
+#: inspect.signature of the callables seen so far: a run calls the same
+#: function for thousands of tasks. Keyed by the callable itself.
+_signatures = {}
+
+
+def _signature(func):
+    import inspect
+    try:
+        return _signatures[func]
+    except KeyError:
+        sig = _signatures[func] = inspect.signature(func)
+        return sig
+    except TypeError:  # an unhashable callable
+        return inspect.signature(func)
+
+
 def injected_kwargs(func, args, kwargs, task, options, changed):
     """Keyword arguments for calling ``func(*args, **result)``.
 
@@ -51,7 +67,7 @@ def injected_kwargs(func, args, kwargs, task, options, changed):
                         for kind in _NAMED_KIND_NAMES)
     result = dict(kwargs)
     try:
-        sig = inspect.signature(func)
+        sig = _signature(func)
     except (TypeError, ValueError):
         return result
     params = sig.parameters

@@ -698,8 +698,12 @@ class EarlyPaths {
   std::vector<std::string> batch_;
 };
 
-PyObject* on_task(PyObject* self, PyObject* task) {
-  static_cast<EarlyPaths*>(PyCapsule_GetPointer(self, nullptr))->take(task);
+/// The EarlyPaths of the create_tasks() call in progress, if any: a
+/// `_on_task` someone kept and calls later finds nothing to feed.
+EarlyPaths* g_early_paths = nullptr;
+
+PyObject* on_task(PyObject*, PyObject* task) {
+  if (g_early_paths != nullptr) g_early_paths->take(task);
   Py_RETURN_NONE;
 }
 
@@ -715,16 +719,18 @@ LoadedDodo create_tasks(const std::string& command, const CreatorArgs& creator_a
   py::object loader_module = py::module_::import("doit._loader");
   if (early_paths) {
     early.emplace(early_paths);
-    py::object self = py::reinterpret_steal<py::object>(PyCapsule_New(&*early, nullptr, nullptr));
-    if (!self) throw py::error_already_set();
-    py::object fn = py::reinterpret_steal<py::object>(PyCFunction_New(&g_on_task_def, self.ptr()));
+    py::object fn = py::reinterpret_steal<py::object>(PyCFunction_New(&g_on_task_def, nullptr));
     if (!fn) throw py::error_already_set();
     loader_module.attr("_on_task") = fn;
+    g_early_paths = &*early;
   }
   struct Unhook {
-    py::object& module;
-    ~Unhook() { module.attr("_on_task") = py::none(); }
-  } unhook{loader_module};
+    PyObject* module;
+    ~Unhook() {
+      g_early_paths = nullptr;
+      if (PyObject_SetAttrString(module, "_on_task", Py_None) != 0) PyErr_Clear();
+    }
+  } unhook{loader_module.ptr()};
   with_user_errors([&] {
     py::dict args;
     for (const auto& [creator, values] : creator_args) {

@@ -219,9 +219,6 @@ class AutoReport {
   std::string incoming_;
 };
 
-/// What a cycle watches: dodo.py, the local modules it imported, the config
-/// files, and the file_dep and `watch` of the selected tasks and everything
-/// they depend on, but no task's target.
 /// The tasks a run of `selected` may check: them and everything they depend
 /// on (task_dep, setup, calc_dep), as indexes.
 std::vector<int> tasks_in_reach(const TaskGraph& graph, const std::vector<std::string>& selected) {
@@ -247,6 +244,9 @@ std::vector<int> tasks_in_reach(const TaskGraph& graph, const std::vector<std::s
   return reached;
 }
 
+/// What a cycle watches: dodo.py, the local modules it imported, the config
+/// files, and the file_dep and `watch` of the selected tasks and everything
+/// they depend on, but no task's target.
 void report_watch_set(AutoReport& report, const Invocation& inv, const DodoSession& session,
                       const std::vector<std::string>& selected) {
   namespace fs = std::filesystem;

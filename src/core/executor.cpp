@@ -237,8 +237,12 @@ class Executor::Impl {
                                             const Signatures& before);
   /// Whether the last action of `task` may become a server.
   bool may_become_server(const Task& task) const;
-  /// Whether the `detachable` command running in `group` is a server now.
-  bool is_server(const CmdAction& cmd, pid_t group, bool last, bool& up) const;
+  /// Whether the `detachable` command of task `t` running in `group` is a
+  /// server now.
+  bool is_server(int t, const CmdAction& cmd, pid_t group, bool last, bool& up) const;
+  /// Whether a task still to run in this cycle depends on task `t`
+  /// (task_dep, setup, calc_dep, through any number of tasks).
+  bool wanted_later(int t) const;
   /// Waits until something happens to `running` (may be null), the servers,
   /// the control descriptor or an interrupt, at the latest until `until`.
   void wait_for_processes(ChildProcess* running,
@@ -952,12 +956,42 @@ bool Executor::Impl::may_become_server(const Task& task) const {
   return task.targets.empty() || nothing_else_to_run();
 }
 
-bool Executor::Impl::is_server(const CmdAction& cmd, pid_t group, bool last, bool& up) const {
-  // A slow step (a migration, a lint) must end before what comes after it
-  // starts; a server never ends, and shows it is one by listening.
+bool Executor::Impl::is_server(int t, const CmdAction& cmd, pid_t group, bool last,
+                               bool& up) const {
+  // A slow step (a migration) must end before what depends on it starts; a
+  // server never ends, and shows it is one by listening. A command nothing
+  // left in the cycle waits for (a file watcher) runs beside the rest.
   up = (cmd.ignore_status && cmd.inherit_output) ||  // LongRunning
        (ex_.options_.serving && ex_.options_.serving(group));
-  return up || last;
+  return up || last || !wanted_later(t);
+}
+
+bool Executor::Impl::wanted_later(int t) const {
+  std::vector<char> seen(static_cast<size_t>(graph_.size()), 0);
+  std::vector<int> stack;
+  for (const std::string& name : to_run_) {
+    if (const int i = graph_.find(name); i != TaskGraph::kNotFound) stack.push_back(i);
+  }
+  for (const Node& node : nodes_) {
+    const bool pending =
+        node.run_status == Node::RunStatus::kNone || node.run_status == Node::RunStatus::kRun;
+    if (pending && node.task != t) stack.push_back(node.task);
+  }
+  seen[static_cast<size_t>(t)] = 1;  // reached again only through a dependency
+  while (!stack.empty()) {
+    const Task& task = graph_.task(stack.back());
+    stack.pop_back();
+    for (const auto* deps : {&task.task_dep, &task.setup, &task.calc_dep}) {
+      for (const std::string& d : *deps) {
+        const int i = graph_.find(d);
+        if (i == t) return true;
+        if (i == TaskGraph::kNotFound || seen[static_cast<size_t>(i)]) continue;
+        seen[static_cast<size_t>(i)] = 1;
+        stack.push_back(i);
+      }
+    }
+  }
+  return false;
 }
 
 std::optional<ActionOutcome> Executor::Impl::run_auto_cmd(int n, const CmdAction& cmd,
@@ -993,7 +1027,7 @@ std::optional<ActionOutcome> Executor::Impl::run_auto_cmd(int n, const CmdAction
     }
     const auto now = std::chrono::steady_clock::now();
     bool up = false;
-    if (detachable && now >= look_at && is_server(cmd, group, last, up)) {
+    if (detachable && now >= look_at && is_server(job->task, cmd, group, last, up)) {
       // Recorded as started (signatures from before its actions), so that
       // the next cycle keeps it unless what it depends on changed.
       const Task& task = graph_.task(job->task);

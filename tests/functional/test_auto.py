@@ -820,6 +820,33 @@ def task_use():
     assert "exited" not in err
 
 
+def test_a_long_running_task_nothing_waits_for_runs_beside_the_rest(project, auto):
+    """A file watcher (no targets, never listens, never ends) that no task
+    after it depends on: the cycle goes on to the server after it, and both
+    are stopped at the end."""
+    port = free_port()
+    project.write("page_server.py", SERVER)
+    project.write("page.txt", "served\n")
+    project.dodo(f"""
+import sys
+def task_watch():
+    return {{'actions': ['echo $$ > watcher.pid; while true; do sleep 0.05; done']}}
+
+def task_serve():
+    return {{'actions': [sys.executable + ' page_server.py {port} page.txt'],
+            'file_dep': ['page.txt']}}
+""")
+    a = auto("watch", "serve")
+    assert wait_until(lambda: fetch(port) == "served\n")
+    watcher = int(project.read("watcher.pid"))
+    os.kill(watcher, 0)  # still running beside the server
+    rc, out, err = a.stop()
+    assert rc == 0, err
+    assert out.splitlines() == [".  watch", ".  serve"]
+    assert wait_until(lambda: not session_processes(a.proc.pid), timeout=5)
+    assert fetch(port) is None
+
+
 def test_the_success_callback_of_a_server_comes_when_it_listens(project, auto):
     port = free_port()
     project.write("page.txt", "slow start\n")

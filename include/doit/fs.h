@@ -81,6 +81,11 @@ class FakeFileSystem : public FileSystem {
   mutable int hash_calls_ = 0;
 };
 
+/// The whole content of a small file, read with read(2); false when it
+/// cannot be opened or read (for /proc files: the process is gone, even
+/// half-way through the read, ESRCH). Never throws.
+bool read_small_file(const std::string& path, std::string* out);
+
 /// XXH3-128 of a byte string.
 Hash128 hash_bytes(const std::string& data);
 

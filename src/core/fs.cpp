@@ -95,6 +95,23 @@ bool Hash128::from_hex(const std::string& text, Hash128* out) {
   return true;
 }
 
+bool read_small_file(const std::string& path, std::string* out) {
+  out->clear();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  FdCloser closer(fd);
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n == 0) return true;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    out->append(buffer, static_cast<size_t>(n));
+  }
+}
+
 FileStat RealFileSystem::stat(const std::string& path) const {
   work::add(work::Counter::kStat);
   // lstat() first: as cheap as stat(), and it tells a symlink (then stat()

@@ -8,15 +8,15 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
+
+#include "doit/fs.h"
 
 namespace doit {
 namespace {
@@ -43,8 +43,8 @@ std::chrono::steady_clock::time_point g_last_reap;          // guarded by g_mute
 /// The state letter and start time of `pid`, from /proc/PID/stat; false
 /// when it is gone.
 bool process_stat(pid_t pid, char* state, unsigned long long* start_time) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  if (!read_small_file("/proc/" + std::to_string(pid) + "/stat", &text)) return false;
   const std::size_t close = text.rfind(')');  // the command name may hold spaces and ')'
   if (close == std::string::npos || close + 2 > text.size()) return false;
   std::istringstream fields(text.substr(close + 2));
@@ -67,7 +67,9 @@ std::vector<pid_t> children_of(pid_t pid) {
   if (dir == nullptr) return out;
   while (const dirent* entry = ::readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
-    std::ifstream in(tasks + "/" + entry->d_name + "/children");
+    std::string text;
+    if (!read_small_file(tasks + "/" + entry->d_name + "/children", &text)) continue;
+    std::istringstream in(text);
     pid_t child = 0;
     while (in >> child) out.push_back(child);
   }

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "doit/fs.h"
+
 namespace doit {
 namespace {
 
@@ -25,9 +27,8 @@ using Inodes = std::set<unsigned long>;
 
 /// The process group of /proc/PID (-1 for a zombie or a process gone).
 long process_group(const std::string& proc_dir) {
-  std::ifstream in(proc_dir + "/stat");
   std::string text;
-  std::getline(in, text);
+  if (!read_small_file(proc_dir + "/stat", &text)) return -1;
   const size_t end_of_name = text.rfind(')');
   if (end_of_name == std::string::npos || end_of_name + 2 > text.size()) return -1;
   std::istringstream fields(text.substr(end_of_name + 2));

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -215,6 +216,26 @@ TEST(FakeFileSystemTest, CountsHashReads) {
 TEST(FakeFileSystemTest, HashOfMissingFileThrowsLikeTheRealOne) {
   FakeFileSystem fs;
   EXPECT_THROW(fs.hash("missing"), FsError);
+}
+
+}  // namespace
+}  // namespace doit
+
+namespace doit {
+namespace {
+
+TEST(ReadSmallFileTest, ReadsWholeFilesAndSaysWhenAProcessIsGone) {
+  std::string text;
+  ASSERT_TRUE(read_small_file("/proc/self/stat", &text));
+  EXPECT_NE(text.find(')'), std::string::npos);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  text = "stale";
+  EXPECT_FALSE(read_small_file("/proc/" + std::to_string(child) + "/stat", &text));
+  EXPECT_TRUE(text.empty());
 }
 
 }  // namespace

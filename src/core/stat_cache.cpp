@@ -141,6 +141,17 @@ struct StatCache::Streamer {
   std::deque<Result> results;
   std::thread thread;
 
+  /// Ends the thread: it leaves what it has not reached.
+  void stop_and_join() {
+    stopping.store(true, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+    }
+    ready.notify_one();
+    thread.join();
+  }
+
   void run(const FileSystem& base) {
     HashSet seen;  // a collision skips a path: asked again by the prefetch
     for (;;) {
@@ -187,13 +198,7 @@ void StatCache::stream(std::vector<std::string>&& batch) {
 void StatCache::take_streamed() {
   if (!streamer_) return;
   std::unique_ptr<Streamer> s = std::move(streamer_);
-  s->stopping.store(true, std::memory_order_relaxed);
-  {
-    std::lock_guard lock(s->mutex);
-    s->stop = true;
-  }
-  s->ready.notify_one();
-  s->thread.join();
+  s->stop_and_join();
   // Relative paths were stat()ed from the folder streaming began in.
   struct ::stat dir;
   if (::stat(".", &dir) != 0 || dir.st_dev != s->dir_dev || dir.st_ino != s->dir_ino) return;
@@ -242,15 +247,7 @@ void StatCache::release_in_background() {
 
 StatCache::~StatCache() {
   if (releasing_.joinable()) releasing_.join();
-  if (streamer_) {
-    {
-      std::lock_guard lock(streamer_->mutex);
-      streamer_->stop = true;
-    }
-    streamer_->stopping.store(true, std::memory_order_relaxed);
-    streamer_->ready.notify_one();
-    streamer_->thread.join();
-  }
+  if (streamer_) streamer_->stop_and_join();
   finish();
 }
 
@@ -289,11 +286,12 @@ bool StatCache::start_journal() const {
   // The folders of the paths not asked for yet (paths of tasks to come);
   // consecutive paths share their folder most of the time.
   std::unordered_map<std::string_view, std::uint32_t> index;
+  std::vector<std::string_view> folders;
+  std::vector<bool> wanted;  // per folder: holds a path to come
   std::vector<std::uint32_t> folder_of_entry(entries_.size(), UINT32_MAX);
   std::string_view last;
   std::uint32_t last_index = UINT32_MAX;
   size_t pending = 0;
-  folders_.clear();
   for (size_t i = 0; i < entries_.size(); ++i) {
     const Entry& e = entries_[i];
     if (!e.ok || e.stat.is_dir || e.stat.aliased) continue;
@@ -301,25 +299,27 @@ bool StatCache::start_journal() const {
     if (!plain_name(path)) continue;
     const std::string_view folder = folder_of(path);
     if (last_index == UINT32_MAX || folder != last) {
-      auto [it, added] = index.try_emplace(folder, static_cast<std::uint32_t>(folders_.size()));
-      if (added) folders_.push_back(folder);
+      auto [it, added] = index.try_emplace(folder, static_cast<std::uint32_t>(folders.size()));
+      if (added) {
+        folders.push_back(folder);
+        wanted.push_back(false);
+      }
       last = folder;
       last_index = it->second;
     }
     folder_of_entry[i] = last_index;
-    if (!e.used) ++pending;
+    if (!e.used) {
+      ++pending;
+      wanted[last_index] = true;
+    }
   }
   // Only the folders of paths to come are watched.
-  std::vector<bool> wanted(folders_.size(), false);
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    if (folder_of_entry[i] != UINT32_MAX && !entries_[i].used) wanted[folder_of_entry[i]] = true;
-  }
   std::vector<std::string_view> watch;
-  std::vector<std::uint32_t> renumber(folders_.size(), UINT32_MAX);
-  for (size_t f = 0; f < folders_.size(); ++f) {
+  std::vector<std::uint32_t> renumber(folders.size(), UINT32_MAX);
+  for (size_t f = 0; f < folders.size(); ++f) {
     if (!wanted[f]) continue;
     renumber[f] = static_cast<std::uint32_t>(watch.size());
-    watch.push_back(folders_[f]);
+    watch.push_back(folders[f]);
   }
   if (pending < kMinPathsForJournal || pending < kMinPathsPerFolder * watch.size()) return false;
 

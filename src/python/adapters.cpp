@@ -77,21 +77,75 @@ py::object from_json(const Json& value) {
   return (*loads)(value.dump());
 }
 
+namespace {
+
+/// The task keys the proxy takes from the user's dict (the Task holds the
+/// rest: names, paths, doc, verbosity).
+constexpr const char* kProxyKeys[] = {"actions", "uptodate", "clean", "teardown",
+                                      "params",  "pos_arg",  "title", "getargs",
+                                      "watch",   "meta",     "io"};
+
+/// Whether the proxy can do without `value` of `key`: it is empty (the
+/// default), or it is what the Task holds again (command strings, clean=True).
+bool rebuilt_from_task(std::string_view key, py::handle value) {
+  const int truth = PyObject_IsTrue(value.ptr());
+  if (truth < 0) {
+    PyErr_Clear();
+    return false;
+  }
+  if (truth == 0) return true;
+  if (key == "clean") return PyBool_Check(value.ptr());
+  if (key != "actions" || !PyList_CheckExact(value.ptr())) return false;
+  const Py_ssize_t n = PyList_GET_SIZE(value.ptr());
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    if (!PyUnicode_CheckExact(PyList_GET_ITEM(value.ptr(), i))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+PyTaskExtension::PyTaskExtension(py::dict task_dict) {
+  PyObject* kept = nullptr;
+  for (const char* key : kProxyKeys) {
+    PyObject* value = PyDict_GetItemString(task_dict.ptr(), key);  // borrowed
+    if (value == nullptr || rebuilt_from_task(key, value)) continue;
+    if (kept == nullptr) {
+      kept = PyDict_New();
+      if (kept == nullptr) throw py::error_already_set();
+      kept_ = py::reinterpret_steal<py::object>(kept);
+    }
+    if (PyDict_SetItemString(kept, key, value) != 0) throw py::error_already_set();
+  }
+}
+
+py::object PyTaskExtension::field(const char* key) const {
+  if (!kept_) return py::none();
+  PyObject* value = PyDict_GetItemString(kept_.ptr(), key);  // borrowed
+  return value == nullptr ? py::none() : py::reinterpret_borrow<py::object>(value);
+}
+
 py::object PyTaskExtension::proxy(const Task& task) {
   if (proxy_) return proxy_;
   py::module_ task_module = py::module_::import("doit.task");
   py::dict kwargs;
-  py::object actions =
-      dict_.contains("actions") ? py::object(dict_["actions"]) : py::object(py::none());
+  py::object actions = field("actions");
+  if (actions.is_none() && task.has_action_list) {
+    // command strings: the same list again
+    py::list commands;
+    for (const Action& action : task.actions) commands.append(py::str(action.cmd().command));
+    actions = commands;
+  }
   kwargs["file_dep"] = py::cast(task.file_dep);
   kwargs["targets"] = py::cast(task.targets);
   kwargs["task_dep"] = py::cast(task.task_dep);
   kwargs["setup"] = py::cast(task.setup);
   kwargs["calc_dep"] = py::cast(task.calc_dep);
-  for (const char* key : {"uptodate", "clean", "teardown", "params", "pos_arg", "title", "getargs",
-                          "watch", "meta", "io"}) {
-    if (dict_.contains(key)) kwargs[key] = dict_[key];
+  for (const char* key : kProxyKeys) {
+    if (std::string_view(key) == "actions") continue;
+    if (py::object value = field(key); !value.is_none()) kwargs[key] = value;
   }
+  if (task.clean_targets) kwargs["clean"] = true;
   kwargs["doc"] = task.doc.empty() ? py::object(py::none()) : py::object(py::str(task.doc));
   if (task.verbosity) kwargs["verbosity"] = *task.verbosity;
   kwargs["subtask_of"] =
@@ -265,9 +319,7 @@ namespace doit::python {
 std::string pformat_task_field(const Task& task, const char* key) {
   auto* ext = dynamic_cast<PyTaskExtension*>(task.extension.get());
   if (ext == nullptr) return {};
-  py::dict d = ext->dict();
-  if (!d.contains(key)) return {};
-  py::object value = d[key];
+  py::object value = ext->field(key);
   if (!py::bool_(value).cast<bool>()) return {};
   return py::module_::import("pprint")
       .attr("pformat")(value, py::arg("indent") = 4, py::arg("width") = 80)

@@ -41,21 +41,25 @@ std::optional<Json> to_json(py::handle value);
 /// Json → a Python object (through json.loads).
 py::object from_json(const Json& value);
 
-/// Per-task Python data: the user's dict, and the doit.task.Task proxy built
-/// on first use.
+/// Per-task Python data: what of the user's dict the Task does not hold
+/// (callables, params, meta...), and the doit.task.Task proxy built on first
+/// use. A task of command strings and paths keeps no Python object at all.
 class PyTaskExtension : public TaskExtension {
  public:
-  explicit PyTaskExtension(py::dict task_dict) : dict_(std::move(task_dict)) {}
+  /// Keeps from `task_dict` what proxy() and field() need.
+  explicit PyTaskExtension(py::dict task_dict);
   /// The doit.task.Task object that actions and callables receive.
   py::object proxy(const Task& task);
-  /// The task's dict as the loader returned it.
-  py::dict dict() const { return dict_; }
+  /// The value of a key of the task's dict the Task does not hold
+  /// ("uptodate", "params", "getargs", "meta"...); None when absent or empty.
+  py::object field(const char* key) const;
   /// The proxy if it was built.
   bool has_proxy() const { return static_cast<bool>(proxy_); }
   std::optional<Json> extra_values(const Task& task) override;
 
  private:
-  py::dict dict_;
+  /// The kept keys (a dict), or empty when nothing is kept.
+  py::object kept_;
   py::object proxy_;
 };
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <filesystem>
 #include <optional>
 #include <string_view>
@@ -139,7 +140,7 @@ class TaskConverter {
       if (py::handle v = dict_get(d, key_objects_[i])) convert_key(task, kTaskKeys[i], v);
     }
     py::handle subtask_of = dict_get(d, subtask_of_key_);
-    task.subtask_of = subtask_of && !subtask_of.is_none() ? to_string(subtask_of) : std::string();
+    task.subtask_of = subtask_of && !subtask_of.is_none() ? str_of(subtask_of) : std::string();
     py::handle is_group = dict_get(d, is_group_key_);
     task.is_group = is_group && is_group.cast<bool>();
     py::handle placeholder = dict_get(d, placeholder_key_);
@@ -654,37 +655,62 @@ std::vector<std::pair<std::string, std::vector<ParamDef>>> creator_params() {
 
 namespace {
 
-/// What `doit._loader._on_task` hands each finished task dict to: its
-/// file_dep and targets, when they are lists of str, go to the sink in
-/// batches. Never raises: anything unusual is left for the converter.
-class EarlyPaths {
+/// What `doit._loader._on_task` hands each final sub-task dict to: it is
+/// converted at once (its dict then dies with the creator's next step) and
+/// its file_dep and targets go to the sink in batches. The loader gets a
+/// token, the index of the converted task, to put in the dict's place.
+class StreamedTasks {
  public:
-  explicit EarlyPaths(const PathSink& sink) : sink_(sink) {
-    file_dep_ = interned("file_dep");
-    targets_ = interned("targets");
-  }
-  ~EarlyPaths() { flush(); }
+  StreamedTasks(TaskConverter& converter, const PathSink& sink)
+      : converter_(converter), sink_(sink) {}
+  ~StreamedTasks() { flush(); }
 
-  void take(PyObject* task) {
-    if (!PyDict_Check(task)) return;
-    for (PyObject* key : {file_dep_.ptr(), targets_.ptr()}) {
-      PyObject* list = PyDict_GetItemWithError(task, key);
-      if (list == nullptr) {
-        PyErr_Clear();
-        continue;
-      }
-      if (!PyList_Check(list) && !PyTuple_Check(list)) continue;
-      PyObject** items = PySequence_Fast_ITEMS(list);
-      const Py_ssize_t n = PySequence_Fast_GET_SIZE(list);
-      for (Py_ssize_t i = 0; i < n; ++i) {
-        if (!PyUnicode_Check(items[i])) continue;
-        if (const auto text = utf8_view(items[i])) batch_.emplace_back(*text);
-      }
+  /// Converts `dict`; returns its token (a new reference), or nullptr with
+  /// a Python exception set when the task is invalid (InvalidTask carrying
+  /// the message, which the loader's caller turns back into a DodoError).
+  PyObject* take(PyObject* dict) {
+    try {
+      tasks_.push_back(converter_.convert(py::reinterpret_borrow<py::dict>(dict)));
+    } catch (const DodoError& e) {
+      static auto* invalid_task =
+          new py::object(py::module_::import("doit.exceptions").attr("InvalidTask"));
+      PyErr_SetString(invalid_task->ptr(), e.what());
+      return nullptr;
+    } catch (py::error_already_set& e) {
+      e.restore();
+      return nullptr;
+    } catch (const std::exception& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+      return nullptr;
     }
-    if (batch_.size() >= kBatch) flush();
+    const Task& task = tasks_.back();
+    if (sink_) {
+      for (const auto* list : {&task.file_dep, &task.targets}) {
+        batch_.insert(batch_.end(), list->begin(), list->end());
+      }
+      if (batch_.size() >= kBatch) flush();
+    }
+    return PyLong_FromSize_t(first_ + tasks_.size() - 1);
   }
+
+  /// The task a token stands for (each is taken once). The loader returns
+  /// the tokens in increasing order: each task's place is freed as it goes.
+  Task release(py::handle token) {
+    const size_t index = PyLong_AsSize_t(token.ptr());
+    if (index < first_ || index - first_ >= tasks_.size()) {
+      PyErr_Clear();
+      throw std::logic_error("doit._loader returned an unknown task token");
+    }
+    Task task = std::move(tasks_[index - first_]);
+    if (index == first_) {
+      tasks_.pop_front();
+      ++first_;
+    }
+    return task;
+  }
+
   void flush() {
-    if (batch_.empty()) return;
+    if (batch_.empty() || !sink_) return;
     sink_(std::move(batch_));
     batch_ = {};
     batch_.reserve(kBatch + 64);
@@ -692,19 +718,25 @@ class EarlyPaths {
 
  private:
   static constexpr size_t kBatch = 2048;
+  TaskConverter& converter_;
   const PathSink& sink_;
-  py::object file_dep_;
-  py::object targets_;
+  /// The converted tasks from token `first_` on (the earlier ones were
+  /// released).
+  std::deque<Task> tasks_;
+  size_t first_ = 0;
   std::vector<std::string> batch_;
 };
 
-/// The EarlyPaths of the create_tasks() call in progress, if any: a
-/// `_on_task` someone kept and calls later finds nothing to feed.
-EarlyPaths* g_early_paths = nullptr;
+/// The StreamedTasks of the create_tasks() call in progress, if any: an
+/// `_on_task` someone kept and calls later gets its dict back.
+StreamedTasks* g_streamed = nullptr;
 
 PyObject* on_task(PyObject*, PyObject* task) {
-  if (g_early_paths != nullptr) g_early_paths->take(task);
-  Py_RETURN_NONE;
+  if (g_streamed == nullptr || !PyDict_Check(task)) {
+    Py_INCREF(task);
+    return task;
+  }
+  return g_streamed->take(task);
 }
 
 PyMethodDef g_on_task_def = {"_on_task", on_task, METH_O, nullptr};
@@ -715,19 +747,18 @@ LoadedDodo create_tasks(const std::string& command, const CreatorArgs& creator_a
                         const PathSink& early_paths) {
   LoadedDodo loaded;
   py::list task_dicts;
-  std::optional<EarlyPaths> early;
   py::object loader_module = py::module_::import("doit._loader");
-  if (early_paths) {
-    early.emplace(early_paths);
-    py::object fn = py::reinterpret_steal<py::object>(PyCFunction_New(&g_on_task_def, nullptr));
-    if (!fn) throw py::error_already_set();
-    loader_module.attr("_on_task") = fn;
-    g_early_paths = &*early;
-  }
+  std::optional<TaskConverter> converter;
+  with_user_errors([&] { converter.emplace(); });
+  StreamedTasks streamed(*converter, early_paths);
+  py::object fn = py::reinterpret_steal<py::object>(PyCFunction_New(&g_on_task_def, nullptr));
+  if (!fn) throw py::error_already_set();
+  loader_module.attr("_on_task") = fn;
+  g_streamed = &streamed;
   struct Unhook {
     PyObject* module;
     ~Unhook() {
-      g_early_paths = nullptr;
+      g_streamed = nullptr;
       if (PyObject_SetAttrString(module, "_on_task", Py_None) != 0) PyErr_Clear();
     }
   } unhook{loader_module.ptr()};
@@ -738,20 +769,22 @@ LoadedDodo create_tasks(const std::string& command, const CreatorArgs& creator_a
       for (const auto& [name, value] : values) kwargs[py::str(name)] = option_object(value);
       args[py::str(creator)] = kwargs;
     }
-    py::tuple result =
-        py::module_::import("doit._loader").attr("load")(g_module->attr("__dict__"), command, args);
+    py::tuple result = loader_module.attr("load")(g_module->attr("__dict__"), command, args);
     for (auto kv : py::dict(result[0])) {
       loaded.config[py::str(kv.first).cast<std::string>()] = config_value(kv.second);
     }
     task_dicts = result[1];
   });
-  if (early) early->flush();
+  streamed.flush();
   py::module_::import("doit._vars").attr("LOADING") = false;
   with_user_errors([&] {
-    TaskConverter converter;
     loaded.tasks.reserve(task_dicts.size());
     for (py::handle d : task_dicts) {
-      loaded.tasks.push_back(converter.convert(py::reinterpret_borrow<py::dict>(d)));
+      if (PyLong_Check(d.ptr())) {
+        loaded.tasks.push_back(streamed.release(d));
+      } else {
+        loaded.tasks.push_back(converter->convert(py::reinterpret_borrow<py::dict>(d)));
+      }
     }
   });
   return loaded;

@@ -582,3 +582,49 @@ def test_pathlib_paths_in_file_dep_and_targets(project):
     assert project.read("out/res.txt") == "data\n"
     r = project.run("out/res.txt")
     assert (r.rc, r.out, r.err) == (0, "-- p\n", "")
+
+
+@pytest.mark.cpp_only
+def test_the_task_dicts_of_a_generator_are_not_kept_once_converted(project):
+    # A path object weakly referenced: once its sub-task is converted, no
+    # dict, list or str of it stays alive (pydoit keeps them in its Task).
+    project.dodo("""
+        import gc, weakref
+        class P(str):
+            pass
+        refs = []
+        def task_gen():
+            for i in range(3):
+                path = P('in%d.txt' % i)
+                refs.append(weakref.ref(path))
+                yield {'name': str(i), 'actions': ['true'], 'file_dep': [path],
+                       'targets': [P('out%d' % i)]}
+        def check():
+            gc.collect()
+            print('alive: %d' % sum(r() is not None for r in refs))
+        def task_zcheck():
+            return {'actions': [check], 'task_dep': ['gen'], 'verbosity': 2}
+        """)
+    for i in range(3):
+        project.write(f"in{i}.txt", "x")
+    r = project.run()
+    assert r.rc == 0, r.err
+    assert "alive: 0\n" in r.out
+
+
+def test_a_command_task_seen_from_python_has_its_actions_and_clean(project):
+    # The task object handed to Python code is rebuilt from what the core
+    # holds when the dict had only command strings and clean=True.
+    project.dodo("""
+        def show(task):
+            return '%s | %s | %r' % (task.name, ', '.join(str(a) for a in task.actions),
+                                     task._remove_targets)
+        def task_gen():
+            for i in range(2):
+                yield {'name': str(i), 'actions': ['echo a%d' % i, 'echo b'],
+                       'clean': True, 'title': show}
+        """)
+    r = project.run()
+    assert (r.rc, r.err) == (0, "")
+    assert r.out == (".  gen:0 | Cmd: echo a0, Cmd: echo b | True\n"
+                     ".  gen:1 | Cmd: echo a1, Cmd: echo b | True\n")

@@ -522,3 +522,58 @@ def test_error_messages_match_pydoit(dodo, case):
     result = run_pydoit(directory, 'list')
     assert result.returncode == 3
     assert result.stderr == 'ERROR: %s\n' % message
+
+
+# --- the _on_task hook (doit-cpp converts sub-tasks as they come) ----------
+
+def test_on_task_takes_each_final_sub_task_as_it_is_yielded(dodo, monkeypatch):
+    namespace, _ = dodo('''
+        from doit import create_after, task_params
+        seen = []
+
+        @task_params([{'name': 'n', 'default': 2}])
+        def task_gen(n):
+            for i in range(n):
+                yield {'name': str(i), 'actions': ['echo %d' % i]}
+                seen.append(i)
+            yield {'basename': 'solo', 'actions': []}
+
+        @create_after(executed='gen')
+        def task_late():
+            yield {'name': 'x', 'actions': []}
+    ''')
+    taken = []
+
+    def on_task(task):
+        # the creator has not gone on yet; the dict is complete
+        taken.append((task['name'], len(namespace['seen']), dict(task)))
+        return len(taken) - 1
+
+    monkeypatch.setattr(_loader, '_on_task', on_task)
+    tasks = _loader.load(namespace, 'list')[1]
+    # groups stay dicts (their task_dep is known at the end), the rest are
+    # the hook's tokens, in definition order
+    assert [t if isinstance(t, int) else t['name'] for t in tasks] == \
+        ['gen', 0, 1, 2, 'late', 3]
+    assert [(name, n) for name, n, _ in taken] == \
+        [('gen:0', 0), ('gen:1', 1), ('solo', 2), ('late:x', 2)]
+    assert tasks[0]['task_dep'] == ['gen:0', 'gen:1']
+    assert tasks[0]['params'] == [{'name': 'n', 'default': 2}]
+    # @task_params adds params to the tasks that are not sub-tasks
+    assert 'params' not in taken[0][2] and taken[2][2]['params']
+    # @create_after marks every task of its creator
+    assert taken[3][2]['_delayed']['executed'] == 'gen'
+    assert '_delayed' in tasks[4]
+
+
+def test_a_name_taken_by_a_converted_task_cannot_become_a_group(dodo, monkeypatch):
+    namespace, _ = dodo('''
+        def task_gen():
+            yield {'basename': 'a', 'actions': []}
+            yield {'basename': 'a', 'name': 'b', 'actions': []}
+    ''')
+    monkeypatch.setattr(_loader, '_on_task', lambda task: 0)
+    with pytest.raises(InvalidTask) as info:
+        load(namespace)
+    assert str(info.value) == \
+        "Task generation 'gen' has duplicated definition of 'a'"

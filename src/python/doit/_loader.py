@@ -45,8 +45,11 @@ DELAYED_COMMANDS = frozenset(('run', 'auto', 'strace', 'graph'))
 #: Delayed creators left for later: name -> (creator, creator_args).
 _delayed = {}
 
-#: Set by doit-cpp while ``load`` runs: called with each finished task dict,
-#: so that its files are stat()ed while the next creators run.
+#: Set by doit-cpp while ``load`` runs: called with each sub-task dict as
+#: soon as it is final (its creator's generator goes on afterwards). It
+#: returns what stands for the dict in the list ``load`` returns: the dict
+#: itself, or a token (an int) for a task it already converted, so that
+#: the dicts of a large generator do not all live at once.
 _on_task = None
 
 
@@ -62,7 +65,8 @@ def load(namespace, command='run', creator_args=None,
     maps a creator name to the keyword arguments of a ``@task_params``
     creator; missing entries use the params' defaults.
     Returns ``(config, tasks)``: the DOIT_CONFIG dict (or {}) and the task
-    dicts in definition order.
+    dicts in definition order; while ``_on_task`` is set, the tokens it
+    gave stand for the dicts it took.
     """
     config = load_config(namespace)
     tasks = []
@@ -168,7 +172,7 @@ def _definition_line(ref):
 
 
 def _run_creator(name, creator, creator_args):
-    """Call one creator and return its task dicts."""
+    """Call one creator and return its task dicts (or their tokens)."""
     params = getattr(creator, '_task_params', None)
     if params:
         kwargs = creator_args.get(name)
@@ -177,38 +181,50 @@ def _run_creator(name, creator, creator_args):
         result = creator(**kwargs)
     else:
         result = creator()
-    tasks = _tasks_from(name, result, getattr(creator, '__doc__', None))
-
-    if params:
-        for task in tasks:
-            if task['_subtask_of'] is None:
-                if task.get('params'):
-                    raise InvalidTask(
-                        "Task '%s'. `params` attribute can not be used in "
-                        "conjuction with `@task_params`" % task['name'])
-                task['params'] = params
     delayed = getattr(creator, 'doit_create_after', None)
+    info = None
     if delayed is not None:
         info = {'executed': delayed.task_dep,
                 'target_regex': delayed.target_regex,
                 'creates': list(delayed.creates)}
-        for task in tasks:
+    return _tasks_from(name, result, getattr(creator, '__doc__', None),
+                       _completer(params, info))
+
+
+def _completer(params, info):
+    """What a creator's decorators add to each of its task dicts: a
+    function of the dict, or None when they add nothing."""
+    if not params and info is None:
+        return None
+
+    def complete(task):
+        if params and task['_subtask_of'] is None:
+            if task.get('params'):
+                raise InvalidTask(
+                    "Task '%s'. `params` attribute can not be used in "
+                    "conjuction with `@task_params`" % task['name'])
+            task['params'] = params
+        if info is not None:
             task['_delayed'] = info
-    return tasks
+        return task
+    return complete
 
 
-def _tasks_from(creator, result, doc):
-    """Task dicts from what a creator returned."""
-    if isinstance(result, dict):
-        return [_from_returned_dict(creator, result, doc)]
+def _tasks_from(creator, result, doc, complete):
+    """Task dicts from what a creator returned (``complete``: see
+    ``_completer``)."""
     if isinstance(result, types.GeneratorType):
-        return _from_generator(creator, result, doc)
-    if result is None:
+        return _from_generator(creator, result, doc, complete)
+    if isinstance(result, dict):
+        tasks = [_from_returned_dict(creator, result, doc)]
+    elif result is None:
         return []
-    if isinstance(result, Task):
-        return [task_to_dict(result, creator)]
-    raise InvalidTask("Task '%s'. Must return a dictionary or generator. "
-                      "Got %s" % (creator, type(result)))
+    elif isinstance(result, Task):
+        tasks = [task_to_dict(result, creator)]
+    else:
+        raise InvalidTask("Task '%s'. Must return a dictionary or generator. "
+                          "Got %s" % (creator, type(result)))
+    return tasks if complete is None else [complete(t) for t in tasks]
 
 
 def _from_returned_dict(creator, given, doc):
@@ -221,13 +237,18 @@ def _from_returned_dict(creator, given, doc):
     return _finish(task, creator, None)
 
 
-def _from_generator(creator, generator, creator_doc):
-    """Task dicts from a generator, with its group tasks, in yield order."""
-    tasks = {}        # full name -> task dict, in creation order
+def _from_generator(creator, generator, creator_doc, complete):
+    """Task dicts from a generator, with its group tasks, in yield order.
+
+    A sub-task (or a ``basename`` task) is final once yielded: it goes to
+    ``_on_task`` at once. Group tasks get their ``task_dep`` at the end."""
+    tasks = {}        # full name -> task dict (or its token), creation order
     subtasks = {}     # group name -> sub-task names in yield order
+    pending = set()   # names of the dicts completed at the end
     for item, doc in _flatten(generator, creator_doc):
         if isinstance(item, Task):
             tasks[item.name] = task_to_dict(item, creator)
+            pending.add(item.name)
             continue
         if not isinstance(item, dict):
             raise InvalidTask("Task '%s' must yield dictionaries" % creator)
@@ -242,7 +263,10 @@ def _from_generator(creator, generator, creator_doc):
             task['name'] = basename
             if 'doc' not in task:
                 task['doc'] = doc
-            tasks[basename] = _finish(task, creator, None)
+            task = _finish(task, creator, None)
+            if complete is not None:
+                task = complete(task)
+            tasks[basename] = task if _on_task is None else _on_task(task)
             continue
 
         group = basename or creator
@@ -260,6 +284,7 @@ def _from_generator(creator, generator, creator_doc):
             task = _finish(task, creator, None)
             task['_is_group'] = True
             tasks[group] = task
+            pending.add(group)
             subtasks.setdefault(group, [])
             continue
 
@@ -273,11 +298,14 @@ def _from_generator(creator, generator, creator_doc):
                                     'doc': doc, 'task_dep': []},
                                    creator, None)
             tasks[group]['_is_group'] = True
+            pending.add(group)
             subtasks[group] = []
-        elif not tasks[group]['_is_group']:
+        elif subtasks.get(group) is None:  # a settled task, not a group
             raise InvalidTask(_DUPLICATE % (creator, group))
         subtasks[group].append(full_name)
-        tasks[full_name] = task
+        if complete is not None:
+            task = complete(task)
+        tasks[full_name] = task if _on_task is None else _on_task(task)
 
     for group, names in subtasks.items():
         tasks[group]['task_dep'] = tasks[group]['task_dep'] + names
@@ -286,14 +314,23 @@ def _from_generator(creator, generator, creator_doc):
         empty = _finish({'name': creator, 'actions': None, 'doc': creator_doc,
                          'task_dep': []}, creator, None)
         empty['_is_group'] = True
-        return [empty]
-    return list(tasks.values())
+        pending.add(creator)
+        tasks[creator] = empty
+    if complete is None:
+        return list(tasks.values())
+    return [complete(entry) if name in pending else entry
+            for name, entry in tasks.items()]
+
+
+def _is_group(entry):
+    """Whether a ``tasks`` entry is a group task (tokens never are)."""
+    return isinstance(entry, dict) and entry['_is_group']
 
 
 def _ensure_group_slot(tasks, group, creator):
     """A ``name: None`` group may replace an implicit group, nothing else."""
     existing = tasks.get(group)
-    if existing is not None and not existing['_is_group']:
+    if existing is not None and not _is_group(existing):
         raise InvalidTask(_DUPLICATE % (creator, group))
 
 
@@ -327,8 +364,6 @@ def _finish(task, creator, group):
     task['_subtask_of'] = group
     task['_is_group'] = False
     task['_creator'] = creator
-    if _on_task is not None:
-        _on_task(task)
     return task
 
 

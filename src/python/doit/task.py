@@ -80,6 +80,8 @@ class Task:
         self.setup_tasks = list(setup)
         self._clean = clean
         self._clean_instances = None
+        #: clean=True: `doit clean` removes the targets (pydoit's name).
+        self._remove_targets = clean is True
         self._teardown = teardown
         self._teardown_instances = None
         self.subtask_of = subtask_of

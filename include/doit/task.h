@@ -298,6 +298,11 @@ struct Task {
   /// The option named `name`, or nullptr.
   const OptionValue* option(std::string_view name) const;
 
+  /// Lets go of everything the embedding gave the task (callables, the
+  /// extension, param converters, option values), keeping its plain data:
+  /// for a process about to end, which leaves the rest to the OS.
+  void drop_embedded_objects();
+
   bool is_private() const { return !name.empty() && name[0] == '_'; }
   /// The text shown in `.  `/`-- `/`!! ` lines.
   std::string title() const;

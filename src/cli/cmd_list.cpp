@@ -142,6 +142,7 @@ int execute_list(const Invocation& inv, const Parsed& parsed) {
       out.write("\n");
     }
   }
+  leave_graph_to_exit(session);
   return 0;
 }
 

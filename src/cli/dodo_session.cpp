@@ -233,6 +233,16 @@ DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& p
   return session;
 }
 
+void leave_graph_to_exit(DodoSession& session) {
+  if (!session.graph) return;
+  TaskGraph& graph = *session.graph;
+  for (size_t i = 0; i < graph.tasks().size(); ++i) {
+    graph.task(static_cast<int>(i)).drop_embedded_objects();
+  }
+  static auto* const left = new std::vector<std::unique_ptr<TaskGraph>>();
+  left->push_back(std::move(session.graph));
+}
+
 std::vector<Task> SessionDelayedCreator::create(const std::string& creator,
                                                 const std::string& base) {
   std::vector<Task> tasks = python_.create(creator, base);

@@ -30,4 +30,24 @@ const OptionValue* Task::option(std::string_view name) const {
 
 std::string Task::title() const { return title_fn ? title_fn->title(*this) : name; }
 
+void Task::drop_embedded_objects() {
+  const auto drop = [](std::vector<Action>& list) {
+    for (Action& action : list) {
+      if (action.is_cmd()) {
+        std::get<CmdAction>(action.impl).source.reset();
+      } else {
+        action.impl = CmdAction{};
+      }
+    }
+  };
+  drop(actions);
+  drop(teardown);
+  drop(clean);
+  for (UptodateItem& item : uptodate) item.callable.reset();
+  title_fn.reset();
+  for (ParamDef& param : params) param.converter.reset();
+  for (auto& option : options) option.second.native.reset();
+  extension.reset();
+}
+
 }  // namespace doit

@@ -1,5 +1,6 @@
 #include "python/adapters.h"
 
+#include <array>
 #include <csignal>
 
 #include "doit/output.h"
@@ -106,16 +107,30 @@ bool rebuilt_from_task(std::string_view key, py::handle value) {
 }  // namespace
 
 PyTaskExtension::PyTaskExtension(py::dict task_dict) {
+  // The keys as interned str objects, made once (leaked with the interpreter).
+  static const auto* const key_objects = [] {
+    auto* keys = new std::array<PyObject*, std::size(kProxyKeys)>();
+    for (size_t i = 0; i < keys->size(); ++i) {
+      (*keys)[i] = PyUnicode_InternFromString(kProxyKeys[i]);
+      if ((*keys)[i] == nullptr) throw py::error_already_set();
+    }
+    return keys;
+  }();
   PyObject* kept = nullptr;
-  for (const char* key : kProxyKeys) {
-    PyObject* value = PyDict_GetItemString(task_dict.ptr(), key);  // borrowed
-    if (value == nullptr || rebuilt_from_task(key, value)) continue;
+  for (size_t i = 0; i < std::size(kProxyKeys); ++i) {
+    const char* key = kProxyKeys[i];
+    PyObject* value = PyDict_GetItemWithError(task_dict.ptr(), (*key_objects)[i]);  // borrowed
+    if (value == nullptr) {
+      if (PyErr_Occurred()) throw py::error_already_set();
+      continue;
+    }
+    if (rebuilt_from_task(key, value)) continue;
     if (kept == nullptr) {
       kept = PyDict_New();
       if (kept == nullptr) throw py::error_already_set();
       kept_ = py::reinterpret_steal<py::object>(kept);
     }
-    if (PyDict_SetItemString(kept, key, value) != 0) throw py::error_already_set();
+    if (PyDict_SetItem(kept, (*key_objects)[i], value) != 0) throw py::error_already_set();
   }
 }
 

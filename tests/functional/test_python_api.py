@@ -97,3 +97,26 @@ def test_globals_dep_manager_reads_the_saved_state_during_actions(project):
     assert r.rc == 0, r
     assert project.read("got.txt") == "(41, {'x': 41}, {'x': 41})"
     assert "written by doit itself" in project.read("remove.txt")
+
+
+@pytest.mark.parametrize("command", [[], ["list"]])
+def test_objects_a_task_holds_are_released_before_python_ends(project, command):
+    # doit leaves its own structures to the OS at exit, but the callables
+    # and uptodate objects the tasks hold are let go while Python still runs: their __del__ (a log file flushed, a lock removed)
+    # happens, as it does in pydoit.
+    project.dodo("""
+        class Held:
+            def __init__(self, name):
+                self.name = name
+            def __call__(self, *args, **kwargs):
+                return True
+            def __del__(self):
+                with open(self.name + '.del', 'w') as f:
+                    f.write('released')
+        def task_t():
+            return {'actions': [Held('action')], 'uptodate': [Held('uptodate')]}
+        """)
+    r = project.run(*command)
+    assert r.rc == 0, r
+    for name in ("action", "uptodate"):
+        assert project.read(f"{name}.del") == "released"

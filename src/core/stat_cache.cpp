@@ -112,7 +112,8 @@ void StatCache::work() {
     const size_t end = std::min(n, begin + kPathsPerBlock);
     for (size_t i = begin; i < end; ++i) {
       Entry& e = entries[i];
-      if (e.ok || !e.wanted()) continue;  // stat()ed while the tasks were created
+      // Stat()ed while the tasks were created, or not a path of this run.
+      if (e.ok || !e.wanted()) continue;
       path.assign(text_of(e));
       try {
         e.set_stat(base_.stat(path));

@@ -463,14 +463,17 @@ TEST_F(StateDbTest, ReportsACorruptFileWithAWayOut) {
   EXPECT_EQ(read_file(), bytes);
 }
 
+/// One entry of the deps blob, in hex: length 1, "a"; mtime 2, size 3, hash
+/// (4, 5); all little-endian.
+const std::string kHexEntry =
+    "0100000061"
+    "0200000000000000"
+    "0300000000000000"
+    "0400000000000000"
+    "0500000000000000";
+
 TEST_F(StateDbTest, ReadsADepsListWrittenByHand) {
-  // count 1; length 1, "a"; mtime 2, size 3, hash (4, 5): all little-endian.
-  const std::string entry =
-      "0100000061"
-      "0200000000000000"
-      "0300000000000000"
-      "0400000000000000"
-      "0500000000000000";
+  const std::string entry = kHexEntry;  // after a count of 1
   open()->save_success("a", "MD5Checker", {}, "{}", std::nullopt);
   run_sql("UPDATE tasks SET deps = x'01000000" + entry + "' WHERE name = 'a'");
   auto db = open();
@@ -480,12 +483,7 @@ TEST_F(StateDbTest, ReadsADepsListWrittenByHand) {
 }
 
 TEST_F(StateDbTest, ReportsEveryKindOfDamagedDepsList) {
-  const std::string entry =
-      "0100000061"
-      "0200000000000000"
-      "0300000000000000"
-      "0400000000000000"
-      "0500000000000000";
+  const std::string entry = kHexEntry;
   for (const std::string& hex : std::vector<std::string>{
            "01",                                            // a count cut short
            "02000000" + entry,                              // fewer entries than counted

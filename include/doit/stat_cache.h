@@ -61,34 +61,74 @@ class StatCache : public FileSystem {
   Hash128 hash(const std::string& path) const override { return base_.hash(path); }
 
  private:
-  /// One distinct path: its text lives in `text_`.
+  /// One distinct path: its text lives in the table's `text`. 32 bytes: a
+  /// run holds one per file_dep and target.
   struct Entry {
-    std::uint64_t hash;
-    std::uint32_t offset;
-    std::uint32_t length;
-    FileStat stat;
-    bool ok;       ///< false: the stat failed or is stale, ask the disk again
-    bool used;     ///< stat() was asked for it
-    bool tracked;  ///< the journal sees its changes: a new stat is kept
+    std::int64_t mtime_ns = 0;
+    std::int64_t size = 0;
+    std::uint32_t offset = 0;
+    std::uint32_t length = 0;
+    std::uint32_t hash = 0;  ///< hash_path() of the text
+    // One byte each: threads may write different ones of the same entry.
+    std::uint8_t bits = 0;  ///< the FileStat flags, and kWanted
+    bool ok = false;        ///< false: the stat failed or is stale, ask the disk again
+    bool used = false;      ///< stat() was asked for it
+    bool tracked = false;   ///< the journal sees its changes: a new stat is kept
+
+    static constexpr std::uint8_t kExists = 1, kIsDir = 2, kAliased = 4;
+    /// One of the paths of the last prefetch (not only streamed).
+    static constexpr std::uint8_t kWanted = 8;
+    bool wanted() const { return (bits & kWanted) != 0; }
+    FileStat stat() const {
+      return FileStat{mtime_ns, size, (bits & kExists) != 0, (bits & kIsDir) != 0,
+                      (bits & kAliased) != 0};
+    }
+    void set_stat(const FileStat& st) {
+      mtime_ns = st.mtime_ns;
+      size = st.size;
+      bits = static_cast<std::uint8_t>((bits & kWanted) | (st.exists ? kExists : 0) |
+                                       (st.is_dir ? kIsDir : 0) | (st.aliased ? kAliased : 0));
+    }
   };
+  static_assert(sizeof(Entry) == 32, "one per path of a run: keep it small");
   static constexpr std::uint32_t kEmptySlot = UINT32_MAX;
 
-  std::string_view text_of(const Entry& e) const { return {text_.data() + e.offset, e.length}; }
-  /// The slot holding `path` (hash `h`), or the empty slot where it belongs.
-  std::size_t probe(std::string_view path, std::uint64_t h) const;
+  /// The distinct paths, each once, in the order first seen.
+  struct Table {
+    /// Every distinct path, one after the other.
+    std::string text;
+    std::vector<Entry> entries;
+    /// Open addressing (linear probing): indexes into entries, or
+    /// kEmptySlot. Its size is a power of two, at least twice the number of
+    /// entries.
+    std::vector<std::uint32_t> slots;
+
+    std::string_view text_of(const Entry& e) const { return {text.data() + e.offset, e.length}; }
+    /// The slot holding `path` (hash `h`), or the empty slot where it belongs.
+    std::size_t probe(std::string_view path, std::uint32_t h) const;
+    /// The index of the entry of `path`; a new entry (nothing known) when
+    /// `added` is set.
+    std::uint32_t insert(std::string_view path, std::uint32_t h, bool* added);
+    /// Slots for `count` distinct paths in all, without growing.
+    void reserve(std::size_t count);
+  };
+
+  std::string_view text_of(const Entry& e) const { return table_.text_of(e); }
 
   static std::vector<std::string_view> views_of(const std::vector<std::string>& paths) {
     return {paths.begin(), paths.end()};
   }
-  /// Indexes the distinct paths of `paths` (nothing stated yet).
+  /// Indexes the distinct paths of `paths`, keeping what the streaming
+  /// thread found of them (the rest not stat()ed yet).
   void index(std::span<const std::string_view> paths);
   /// A worker's loop: takes blocks of entries until none is left.
   void work();
   /// Waits for the background workers, if any.
   void finish() const;
   /// Stops the streaming thread (it leaves what it has not reached) and
-  /// copies its results into the entries just indexed.
-  void take_streamed();
+  /// returns its table (stats dropped if the working folder changed), or
+  /// an empty one.
+  Table take_streamed();
   /// Starts the journal on the folders of the paths not asked for yet;
   /// false when it is not worth it or not possible.
   bool start_journal() const;
@@ -100,13 +140,8 @@ class StatCache : public FileSystem {
   std::unique_ptr<Streamer> streamer_;
   std::atomic<size_t> next_block_{0};
   mutable std::vector<std::thread> workers_;
-  /// Every distinct path, one after the other.
-  std::string text_;
-  /// In first-seen order.
-  mutable std::vector<Entry> entries_;
-  /// Open addressing (linear probing): indexes into entries_, or kEmptySlot.
-  /// Its size is a power of two, at least twice the number of entries.
-  std::vector<std::uint32_t> slots_;
+  /// The paths of the last prefetch (and those streamed before it).
+  mutable Table table_;
   /// Where stat() looks first: the entry after the last one it found. Only
   /// a guess (threads may race on it), always checked against the path.
   mutable std::atomic<std::uint32_t> next_hint_{0};

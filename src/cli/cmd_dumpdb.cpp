@@ -20,12 +20,12 @@ constexpr int kNanosecondDigits = 9;
 
 /// A name or path as printed: as it is, unless it holds control characters
 /// (then as a quoted Python string, so that every entry stays on one line).
-std::string shown(const std::string& text) {
+std::string shown(std::string_view text) {
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 || byte == 0x7f) return python_repr(text);
   }
-  return text;
+  return std::string(text);
 }
 
 /// "2026-11-25 20:06:03.945081123 UTC"

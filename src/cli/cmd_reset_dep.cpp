@@ -79,10 +79,10 @@ int execute_reset_dep(const Invocation& inv, const Parsed& parsed) {
       const FileSignature* previous = same_checker ? record->find_dep(dep) : nullptr;
       deps.emplace_back(dep, take_signature(checker, fs, dep, fs.stat(dep), previous));
     }
-    std::string values = record != nullptr ? record->values_json : "{}";
-    std::optional<std::string> result = record != nullptr ? record->result_json : std::nullopt;
-    db->save_success(task->name, current_checker, std::move(deps), std::move(values),
-                     std::move(result));
+    const std::string_view values = record != nullptr ? record->values_json : TaskRecord::kNoValues;
+    const std::optional<std::string_view> result =
+        record != nullptr ? record->result_json : std::nullopt;
+    db->save_success(task->name, current_checker, deps, values, result);
     out.write("processed " + task->name + "\n");
   }
   return 0;

@@ -422,6 +422,9 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
       inv, cmd, parsed, [&fs](std::vector<std::string>&& paths) { fs.stream(std::move(paths)); });
   {
     std::vector<std::string_view> paths;
+    std::size_t count = 0;
+    for (const Task& t : session.graph->tasks()) count += t.file_dep.size() + t.targets.size();
+    paths.reserve(count);
     for (const Task& t : session.graph->tasks()) {
       paths.insert(paths.end(), t.file_dep.begin(), t.file_dep.end());
       paths.insert(paths.end(), t.targets.begin(), t.targets.end());

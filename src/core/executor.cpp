@@ -107,23 +107,28 @@ void install_interrupt_handlers() {
 
 /// pydoit's ExecNode.
 struct Executor::Node {
-  enum class RunStatus { kNone, kRun, kIgnore, kUpToDate, kFailure, kSuccessful };
-  enum class Stage { kDeps, kSelected, kSetupScheduled, kFinished };
+  enum class RunStatus : std::uint8_t { kNone, kRun, kIgnore, kUpToDate, kFailure, kSuccessful };
+  enum class Stage : std::uint8_t { kDeps, kSelected, kSetupScheduled, kFinished };
 
   int task = -1;
   int parent = -1;  // the node that created this one (for cycle messages)
+  RunStatus run_status = RunStatus::kNone;
+  Stage stage = Stage::kDeps;
+  bool wait_select = false;
+  bool in_waiting = false;
+  bool started = false;  // step() was called once
   std::vector<std::string> task_dep;
   std::vector<std::string> calc_dep;
-  std::set<int> wait_run, wait_run_calc;  // task indexes
-  std::vector<int> waiting_me;            // node indexes, in the order they started waiting
-  RunStatus run_status = RunStatus::kNone;
-  bool wait_select = false;
+  std::set<int> wait_run, wait_run_calc;    // task indexes
+  std::vector<int> waiting_me;              // node indexes, in the order they started waiting
   std::vector<int> bad_deps, ignored_deps;  // task indexes
-  Stage stage = Stage::kDeps;
-  bool in_waiting = false;
-  Json values = Json::object();      // the task's values once it finished or was skipped
+  // The task's values once it finished or was skipped; null when it has
+  // none (most tasks).
+  std::unique_ptr<Json> values;
   std::vector<std::string> changed;  // file_deps the check found changed
-  bool started = false;              // step() was called once
+
+  /// The value `key` of the task's values, or nullptr.
+  const Json* value(std::string_view key) const { return values ? values->find(key) : nullptr; }
 };
 
 /// A task whose actions run in the background (parallel runs): its
@@ -370,17 +375,17 @@ void Executor::Impl::merge_calc_results(const Node& dep, Node& waiting) {
     return out;
   };
   const size_t old_task_dep = task.task_dep.size();
-  for (const std::string& f : strings(dep.values.find("file_dep"))) {
+  for (const std::string& f : strings(dep.value("file_dep"))) {
     if (std::find(task.file_dep.begin(), task.file_dep.end(), f) == task.file_dep.end()) {
       task.file_dep.push_back(f);
     }
   }
-  for (const std::string& d : strings(dep.values.find("task_dep"))) {
+  for (const std::string& d : strings(dep.value("task_dep"))) {
     if (std::find(task.task_dep.begin(), task.task_dep.end(), d) == task.task_dep.end()) {
       task.task_dep.push_back(d);
     }
   }
-  graph_.add_implicit_deps(task, strings(dep.values.find("file_dep")));
+  graph_.add_implicit_deps(task, strings(dep.value("file_dep")));
   for (size_t i = old_task_dep; i < task.task_dep.size(); ++i) {
     if (graph_.find(task.task_dep[i]) == TaskGraph::kNotFound) {
       throw GraphError(
@@ -388,7 +393,7 @@ void Executor::Impl::merge_calc_results(const Node& dep, Node& waiting) {
     }
     waiting.task_dep.push_back(task.task_dep[i]);
   }
-  for (const std::string& c : strings(dep.values.find("calc_dep"))) {
+  for (const std::string& c : strings(dep.value("calc_dep"))) {
     if (std::find(task.calc_dep.begin(), task.calc_dep.end(), c) != task.calc_dep.end()) continue;
     if (graph_.find(c) == TaskGraph::kNotFound) {
       throw GraphError(fmt::format("{}. Task dependency '{}' does not exist.", task.name, c));
@@ -615,7 +620,7 @@ bool Executor::Impl::select(int n) {
     ex_.reporter_.skip_uptodate(task);
     // The values a calc_dep dependent may merge (most tasks have none).
     if (const TaskRecord* r = ex_.db_.find(task.name); r != nullptr && r->values_json != "{}") {
-      node.values = Json::parse(r->values_json);
+      node.values = std::make_unique<Json>(Json::parse(r->values_json));
     }
     return false;
   }
@@ -815,7 +820,7 @@ void Executor::Impl::finish_execute(int n, TaskRun run, const Signatures& before
   }
   ex_.db_.save_success(task.name, std::string(checker_name(ex_.options_.checker)), std::move(deps),
                        values.dump(), std::move(result_json));
-  node.values = std::move(values);
+  node.values = std::make_unique<Json>(std::move(values));
   node.run_status = Node::RunStatus::kSuccessful;
   record_time(n, "success");
   ex_.reporter_.add_success(task);
@@ -943,7 +948,9 @@ void Executor::Impl::pretend_execute(int n) {
   would_run_[node.task] = true;
   if (!task.actions.empty()) ++would_run_count_;
   // Dependents see the values of the last real run (calc_dep, getargs).
-  if (const TaskRecord* r = ex_.db_.find(task.name)) node.values = Json::parse(r->values_json);
+  if (const TaskRecord* r = ex_.db_.find(task.name)) {
+    node.values = std::make_unique<Json>(Json::parse(r->values_json));
+  }
   node.run_status = Node::RunStatus::kSuccessful;
   ex_.reporter_.add_success(task);
 }

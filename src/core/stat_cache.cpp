@@ -23,76 +23,78 @@ constexpr size_t kMinPathsPerThread = 2048;
 constexpr size_t kPathsPerBlock = 256;
 /// The table has at least this many slots per entry (load factor <= 1/2).
 constexpr size_t kSlotsPerEntry = 2;
+/// The table's entries keep at most 1/this of their number as room to grow.
+constexpr size_t kMaxSlackFraction = 8;
+/// Entries the streaming table has room for at first.
+constexpr size_t kFirstEntries = 512;
 
-std::uint64_t hash_path(std::string_view path) { return XXH3_64bits(path.data(), path.size()); }
-
-/// A set of 64-bit hashes: open addressing in one array (0 marks a free
-/// slot; hash 0 is stored as 1), at most half full.
-class HashSet {
- public:
-  /// false when `h` was there already.
-  bool insert(std::uint64_t h) {
-    if (h == 0) h = 1;
-    if ((size_ + 1) * 2 > slots_.size()) grow();
-    if (!place(slots_, h)) return false;
-    ++size_;
-    return true;
-  }
-
- private:
-  static bool place(std::vector<std::uint64_t>& slots, std::uint64_t h) {
-    const std::size_t mask = slots.size() - 1;
-    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-      if (slots[i] == h) return false;
-      if (slots[i] == 0) {
-        slots[i] = h;
-        return true;
-      }
-    }
-  }
-  void grow() {
-    std::vector<std::uint64_t> bigger(std::max<std::size_t>(1024, slots_.size() * 2), 0);
-    for (std::uint64_t h : slots_) {
-      if (h != 0) place(bigger, h);
-    }
-    slots_ = std::move(bigger);
-  }
-  std::vector<std::uint64_t> slots_;
-  std::size_t size_ = 0;
-};
+/// The hash the table keeps of a path (the low half of XXH3's).
+std::uint32_t hash_path(std::string_view path) {
+  return static_cast<std::uint32_t>(XXH3_64bits(path.data(), path.size()));
+}
 
 }  // namespace
 
-std::size_t StatCache::probe(std::string_view path, std::uint64_t h) const {
-  const std::size_t mask = slots_.size() - 1;
+std::size_t StatCache::Table::probe(std::string_view path, std::uint32_t h) const {
+  const std::size_t mask = slots.size() - 1;
   for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-    const std::uint32_t slot = slots_[i];
+    const std::uint32_t slot = slots[i];
     if (slot == kEmptySlot) return i;
-    const Entry& e = entries_[slot];
+    const Entry& e = entries[slot];
     if (e.hash == h && text_of(e) == path) return i;
   }
+}
+
+void StatCache::Table::reserve(std::size_t count) {
+  const std::size_t wanted = std::bit_ceil(std::max(count, entries.size()) * kSlotsPerEntry);
+  if (wanted <= slots.size()) return;
+  slots.assign(wanted, kEmptySlot);
+  const std::size_t mask = slots.size() - 1;
+  for (std::uint32_t n = 0; n < entries.size(); ++n) {
+    std::size_t i = entries[n].hash & mask;
+    while (slots[i] != kEmptySlot) i = (i + 1) & mask;
+    slots[i] = n;
+  }
+}
+
+std::uint32_t StatCache::Table::insert(std::string_view path, std::uint32_t h, bool* added) {
+  if ((entries.size() + 1) * kSlotsPerEntry > slots.size()) {
+    reserve(std::max<std::size_t>(kFirstEntries, 2 * entries.size()));
+  }
+  const std::size_t i = probe(path, h);
+  *added = slots[i] == kEmptySlot;
+  if (!*added) return slots[i];
+  slots[i] = static_cast<std::uint32_t>(entries.size());
+  Entry& e = entries.emplace_back();
+  e.offset = static_cast<std::uint32_t>(text.size());
+  e.length = static_cast<std::uint32_t>(path.size());
+  e.hash = h;
+  text.append(path);
+  return slots[i];
 }
 
 void StatCache::index(std::span<const std::string_view> paths) {
   finish();
   valid_ = false;
-  text_.clear();
-  entries_.clear();
-  slots_.assign(std::bit_ceil(std::max<size_t>(1, paths.size() * kSlotsPerEntry)), kEmptySlot);
-  size_t text_size = 0;
-  for (const std::string_view p : paths) text_size += p.size();
-  text_.reserve(text_size);
-  entries_.reserve(paths.size());
-  for (const std::string_view p : paths) {
-    const std::uint64_t h = hash_path(p);
-    const std::size_t i = probe(p, h);
-    if (slots_[i] != kEmptySlot) continue;
-    slots_[i] = static_cast<std::uint32_t>(entries_.size());
-    entries_.push_back(Entry{h, static_cast<std::uint32_t>(text_.size()),
-                             static_cast<std::uint32_t>(p.size()), FileStat{}, false, false,
-                             false});
-    text_.append(p);
+  table_ = take_streamed();
+  Table& t = table_;
+  // Streaming saw nearly all of them, if it ran: room for the rest as needed.
+  t.reserve(paths.size());
+  if (t.entries.empty()) {
+    std::size_t text_size = 0;
+    for (const std::string_view p : paths) text_size += p.size();
+    t.text.reserve(text_size);
+    t.entries.reserve(paths.size());
   }
+  for (const std::string_view p : paths) {
+    bool added = false;
+    t.entries[t.insert(p, hash_path(p), &added)].bits |= Entry::kWanted;
+  }
+  // The room the table grew by while streaming would be kept for the whole run.
+  if (t.entries.capacity() - t.entries.size() > t.entries.size() / kMaxSlackFraction) {
+    t.entries.shrink_to_fit();
+  }
+  if (t.text.capacity() - t.text.size() > t.text.size() / kMaxSlackFraction) t.text.shrink_to_fit();
   next_hint_.store(0, std::memory_order_relaxed);
   next_block_.store(0, std::memory_order_relaxed);
 }
@@ -101,18 +103,20 @@ void StatCache::index(std::span<const std::string_view> paths) {
 // scheduler delays (the machine is shared) holds back no one. stat() wants
 // NUL-terminated paths: each worker copies into its own buffer.
 void StatCache::work() {
-  const size_t n = entries_.size();
+  std::vector<Entry>& entries = table_.entries;
+  const size_t n = entries.size();
   std::string path;
   for (;;) {
     const size_t begin = next_block_.fetch_add(kPathsPerBlock, std::memory_order_relaxed);
     if (begin >= n) return;
     const size_t end = std::min(n, begin + kPathsPerBlock);
     for (size_t i = begin; i < end; ++i) {
-      Entry& e = entries_[i];
-      if (e.ok) continue;  // stat()ed while the tasks were created
+      Entry& e = entries[i];
+      // Stat()ed while the tasks were created, or not a path of this run.
+      if (e.ok || !e.wanted()) continue;
       path.assign(text_of(e));
       try {
-        e.stat = base_.stat(path);
+        e.set_stat(base_.stat(path));
         e.ok = true;
       } catch (const FsError&) {
         // asked again later, it reports the error then
@@ -130,15 +134,9 @@ struct StatCache::Streamer {
   /// The working directory the paths are relative to, when streaming began.
   dev_t dir_dev = 0;
   ino_t dir_ino = 0;
-  /// Written by the thread only; read after it is joined. The paths stay
-  /// in their batches (a deque: nothing moves as it grows).
-  struct Result {
-    const std::string* path;
-    std::uint64_t hash;
-    FileStat stat;
-  };
-  std::deque<std::vector<std::string>> batches;
-  std::deque<Result> results;
+  /// Written by the thread only; read after it is joined. Each batch is
+  /// dropped once its paths are in.
+  Table table;
   std::thread thread;
 
   /// Ends the thread: it leaves what it has not reached.
@@ -153,7 +151,6 @@ struct StatCache::Streamer {
   }
 
   void run(const FileSystem& base) {
-    HashSet seen;  // a collision skips a path: asked again by the prefetch
     for (;;) {
       std::vector<std::string> batch;
       {
@@ -163,13 +160,14 @@ struct StatCache::Streamer {
         batch = std::move(queue.front());
         queue.pop_front();
       }
-      const std::vector<std::string>& kept = batches.emplace_back(std::move(batch));
-      for (const std::string& path : kept) {
+      for (const std::string& path : batch) {
         if (stopping.load(std::memory_order_relaxed)) return;
-        const std::uint64_t h = hash_path(path);
-        if (!seen.insert(h)) continue;
+        bool added = false;
+        const std::uint32_t n = table.insert(path, hash_path(path), &added);
+        if (!added) continue;
         try {
-          results.push_back(Result{&path, h, base.stat(path)});
+          table.entries[n].set_stat(base.stat(path));
+          table.entries[n].ok = true;
         } catch (const FsError&) {
           // asked again by the prefetch, which leaves the error for stat()
         }
@@ -195,26 +193,23 @@ void StatCache::stream(std::vector<std::string>&& batch) {
   streamer_->ready.notify_one();
 }
 
-void StatCache::take_streamed() {
-  if (!streamer_) return;
+StatCache::Table StatCache::take_streamed() {
+  if (!streamer_) return {};
   std::unique_ptr<Streamer> s = std::move(streamer_);
   s->stop_and_join();
+  Table table = std::move(s->table);
   // Relative paths were stat()ed from the folder streaming began in.
   struct ::stat dir;
-  if (::stat(".", &dir) != 0 || dir.st_dev != s->dir_dev || dir.st_ino != s->dir_ino) return;
-  for (const Streamer::Result& r : s->results) {
-    const std::uint32_t slot = slots_[probe(*r.path, r.hash)];
-    if (slot == kEmptySlot) continue;
-    entries_[slot].stat = r.stat;
-    entries_[slot].ok = true;
+  if (::stat(".", &dir) != 0 || dir.st_dev != s->dir_dev || dir.st_ino != s->dir_ino) {
+    for (Entry& e : table.entries) e.ok = false;
   }
+  return table;
 }
 
 void StatCache::prefetch(std::span<const std::string_view> paths, unsigned threads) {
   index(paths);
-  take_streamed();
   const size_t workers =
-      std::max<size_t>(1, std::min<size_t>(threads, entries_.size() / kMinPathsPerThread));
+      std::max<size_t>(1, std::min<size_t>(threads, table_.entries.size() / kMinPathsPerThread));
   for (size_t w = 1; w < workers; ++w) workers_.emplace_back([this] { work(); });
   work();  // this thread too
   finish();
@@ -223,9 +218,8 @@ void StatCache::prefetch(std::span<const std::string_view> paths, unsigned threa
 
 void StatCache::prefetch_async(std::span<const std::string_view> paths, unsigned threads) {
   index(paths);
-  take_streamed();
   const size_t workers =
-      std::max<size_t>(1, std::min<size_t>(threads, entries_.size() / kMinPathsPerThread));
+      std::max<size_t>(1, std::min<size_t>(threads, table_.entries.size() / kMinPathsPerThread));
   for (size_t w = 0; w < workers; ++w) workers_.emplace_back([this] { work(); });
   valid_ = true;  // stat() finishes the work first
 }
@@ -288,13 +282,14 @@ bool StatCache::start_journal() const {
   std::unordered_map<std::string_view, std::uint32_t> index;
   std::vector<std::string_view> folders;
   std::vector<bool> wanted;  // per folder: holds a path to come
-  std::vector<std::uint32_t> folder_of_entry(entries_.size(), UINT32_MAX);
+  const std::vector<Entry>& entries = table_.entries;
+  std::vector<std::uint32_t> folder_of_entry(entries.size(), UINT32_MAX);
   std::string_view last;
   std::uint32_t last_index = UINT32_MAX;
   size_t pending = 0;
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    const Entry& e = entries_[i];
-    if (!e.ok || e.stat.is_dir || e.stat.aliased) continue;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    if (!e.ok || !e.wanted() || (e.bits & (Entry::kIsDir | Entry::kAliased)) != 0) continue;
     const std::string_view path = text_of(e);
     if (!plain_name(path)) continue;
     const std::string_view folder = folder_of(path);
@@ -330,8 +325,8 @@ bool StatCache::start_journal() const {
   journal_ = FolderJournal::start(cwd, watch, &watched);
   if (!journal_) return false;
   folders_ = std::move(watch);
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    Entry& e = entries_[i];
+  for (size_t i = 0; i < table_.entries.size(); ++i) {
+    Entry& e = table_.entries[i];
     const std::uint32_t f =
         folder_of_entry[i] == UINT32_MAX ? UINT32_MAX : renumber[folder_of_entry[i]];
     e.tracked = f != UINT32_MAX && watched[f];
@@ -348,8 +343,8 @@ void StatCache::refresh() const {
     path.assign(f);
     if (!f.empty() && f != "/") path += '/';
     path.append(name);
-    const std::uint32_t slot = slots_[probe(path, hash_path(path))];
-    if (slot != kEmptySlot) entries_[slot].ok = false;
+    const std::uint32_t slot = table_.slots[table_.probe(path, hash_path(path))];
+    if (slot != kEmptySlot) table_.entries[slot].ok = false;
   });
   if (!known) {
     journal_.reset();
@@ -360,22 +355,23 @@ void StatCache::refresh() const {
 FileStat StatCache::stat(const std::string& path) const {
   if (!workers_.empty()) finish();
   if (valid_) {
+    std::vector<Entry>& entries = table_.entries;
     // Checks ask for the paths mostly in the order they were prefetched:
     // try the entry after the last one found before hashing.
     std::uint32_t slot = next_hint_.load(std::memory_order_relaxed);
-    if (slot >= entries_.size() || text_of(entries_[slot]) != path) {
-      slot = slots_[probe(path, hash_path(path))];
+    if (slot >= entries.size() || text_of(entries[slot]) != path) {
+      slot = table_.slots[table_.probe(path, hash_path(path))];
     }
-    if (slot != kEmptySlot) {
+    if (slot != kEmptySlot && entries[slot].wanted()) {
       next_hint_.store(slot + 1, std::memory_order_relaxed);
-      Entry& e = entries_[slot];
+      Entry& e = entries[slot];
       e.used = true;
-      if (e.ok) return e.stat;
+      if (e.ok) return e.stat();
       if (e.tracked) {  // changed since: the journal will tell of the next change
-        e.stat = base_.stat(path);
+        e.set_stat(base_.stat(path));
         e.ok = true;
-        if (e.stat.aliased || e.stat.is_dir) e.tracked = e.ok = false;
-        return e.stat;
+        if ((e.bits & (Entry::kIsDir | Entry::kAliased)) != 0) e.tracked = e.ok = false;
+        return e.stat();
       }
     }
   }

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <memory>
+#include <new>
 #include <numeric>
 #include <set>
 #include <string_view>
@@ -61,9 +63,6 @@ constexpr std::chrono::milliseconds kLongestBusyPause{100};
 /// gdbm's magic numbers (old, 32-bit, 64-bit, and the numsync variants).
 constexpr std::uint32_t kGdbmMagics[] = {0x13579ace, 0x13579acd, 0x13579acf, 0x13579ad0,
                                          0x13579ad1};
-/// Records with at most this many deps are searched linearly.
-constexpr std::size_t kLinearLookupLimit = 16;
-
 constexpr int kBitsPerByte = 8;
 constexpr std::size_t kU32Bytes = 4;
 constexpr std::size_t kU64Bytes = 8;
@@ -72,6 +71,8 @@ constexpr std::size_t kSignatureBytes = 4 * kU64Bytes;
 constexpr unsigned kByteMask = 0xFF;
 
 using Deps = std::vector<std::pair<std::string, FileSignature>>;
+/// A record's paths are at most this long in all (offsets are 32-bit).
+constexpr std::size_t kMaxRecordText = std::numeric_limits<std::uint32_t>::max();
 
 // ----- messages --------------------------------------------------------------
 
@@ -234,7 +235,21 @@ std::string column_string(sqlite3_stmt* statement, int column) {
   return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(statement, column)));
 }
 
-void bind_text(sqlite3_stmt* statement, int index, const std::string& text) {
+/// The text of a column, valid until the row changes.
+std::string_view column_view(sqlite3_stmt* statement, int column) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
+  if (text == nullptr) return {};
+  return {text, static_cast<std::size_t>(sqlite3_column_bytes(statement, column))};
+}
+
+/// The bytes of a BLOB column, valid until the row changes.
+std::string_view column_blob(sqlite3_stmt* statement, int column) {
+  const auto* blob = static_cast<const char*>(sqlite3_column_blob(statement, column));
+  if (blob == nullptr) return {};
+  return {blob, static_cast<std::size_t>(sqlite3_column_bytes(statement, column))};
+}
+
+void bind_text(sqlite3_stmt* statement, int index, std::string_view text) {
   sqlite3_bind_text64(statement, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
 }
 
@@ -256,10 +271,12 @@ std::string encode_deps(const std::string& path, const Deps& deps) {
   constexpr std::size_t kMaxCount = std::numeric_limits<std::uint32_t>::max();
   if (deps.size() > kMaxCount) throw StateDbError(quoted(path) + ": too many file_dep entries");
   std::size_t total = kU32Bytes;
+  std::size_t text_bytes = 0;
   for (const auto& [dep, signature] : deps) {
-    if (dep.size() > kMaxCount) throw StateDbError(quoted(path) + ": file_dep path too long");
+    text_bytes += dep.size();
     total += kU32Bytes + dep.size() + kSignatureBytes;
   }
+  if (text_bytes > kMaxRecordText) throw StateDbError(quoted(path) + ": file_dep paths too long");
   std::string out;
   out.reserve(total);
   put_u32(out, static_cast<std::uint32_t>(deps.size()));
@@ -274,33 +291,48 @@ std::string encode_deps(const std::string& path, const Deps& deps) {
   return out;
 }
 
-/// Reads the deps blob; false when it is truncated or too long.
+/// Reads the deps blob: first its shape (how many entries, how many bytes
+/// of paths), then its entries.
 class DepsReader {
  public:
-  DepsReader(const unsigned char* data, std::size_t size) : data_(data), size_(size) {}
+  explicit DepsReader(std::string_view blob)
+      : data_(reinterpret_cast<const unsigned char*>(blob.data())), size_(blob.size()) {}
 
-  bool read(Deps* deps) {
+  /// Walks the whole blob; false when it is truncated or too long, or its
+  /// paths too long for one record.
+  bool measure(std::uint32_t* count, std::size_t* text_bytes) {
+    *count = 0;
+    *text_bytes = 0;
     if (size_ == 0) return true;
-    std::uint32_t count = 0;
-    if (!u32(&count)) return false;
+    if (!u32(count)) return false;
     // Each entry takes at least its length and signature: a bad count fails early.
-    if (count > (size_ - pos_) / (kU32Bytes + kSignatureBytes)) return false;
-    deps->reserve(count);
-    for (std::uint32_t i = 0; i < count; ++i) {
+    if (*count > (size_ - pos_) / (kU32Bytes + kSignatureBytes)) return false;
+    for (std::uint32_t i = 0; i < *count; ++i) {
       std::uint32_t length = 0;
-      if (!u32(&length) || size_ - pos_ < length) return false;
-      std::string dep(reinterpret_cast<const char*>(data_ + pos_), length);
-      pos_ += length;
-      std::uint64_t mtime = 0, size = 0;
-      FileSignature signature;
-      if (!u64(&mtime) || !u64(&size) || !u64(&signature.hash.high) || !u64(&signature.hash.low)) {
-        return false;
-      }
-      signature.mtime_ns = static_cast<std::int64_t>(mtime);
-      signature.size = static_cast<std::int64_t>(size);
-      deps->emplace_back(std::move(dep), signature);
+      if (!u32(&length) || size_ - pos_ < length + kSignatureBytes) return false;
+      pos_ += length + kSignatureBytes;
+      *text_bytes += length;
     }
-    return pos_ == size_;
+    const bool whole = pos_ == size_ && *text_bytes <= kMaxRecordText;
+    pos_ = 0;
+    return whole;
+  }
+
+  /// The next entry of a blob measure() accepted (the count read first).
+  std::string_view next(FileSignature* signature) {
+    if (pos_ == 0) pos_ = kU32Bytes;
+    std::uint32_t length = 0;
+    u32(&length);
+    const std::string_view path(reinterpret_cast<const char*>(data_ + pos_), length);
+    pos_ += length;
+    std::uint64_t mtime = 0, size = 0;
+    u64(&mtime);
+    u64(&size);
+    u64(&signature->hash.high);
+    u64(&signature->hash.low);
+    signature->mtime_ns = static_cast<std::int64_t>(mtime);
+    signature->size = static_cast<std::int64_t>(size);
+    return path;
   }
 
  private:
@@ -612,30 +644,96 @@ constexpr std::string_view kSetIgnoredSql =
 
 }  // namespace
 
-// ----- TaskRecord --------------------------------------------------------------
+// ----- DepList and TaskRecord ----------------------------------------------------
 
-void TaskRecord::index_deps() {
-  dep_order.clear();
-  if (deps.size() <= kLinearLookupLimit) return;
-  dep_order.resize(deps.size());
-  std::iota(dep_order.begin(), dep_order.end(), 0U);
-  std::stable_sort(dep_order.begin(), dep_order.end(), [this](std::uint32_t a, std::uint32_t b) {
-    return deps[a].first < deps[b].first;
-  });
-}
-
-const FileSignature* TaskRecord::find_dep(const std::string& path) const {
-  if (!dep_order.empty() && dep_order.size() == deps.size()) {
-    const auto it = std::lower_bound(
-        dep_order.begin(), dep_order.end(), path,
-        [this](std::uint32_t index, const std::string& key) { return deps[index].first < key; });
-    if (it != dep_order.end() && deps[*it].first == path) return &deps[*it].second;
+const FileSignature* DepList::find(std::string_view path) const {
+  const char* paths = text();
+  const std::uint32_t* ends = path_ends();
+  if (indexed()) {
+    const std::uint32_t* first = order();
+    const std::uint32_t* last = first + count_;
+    const std::uint32_t* it = std::lower_bound(
+        first, last, path,
+        [this](std::uint32_t index, std::string_view key) { return at(index).path < key; });
+    if (it != last && at(*it).path == path) return &signatures_[*it];
     return nullptr;
   }
-  for (const auto& [dep, signature] : deps) {
-    if (dep == path) return &signature;
+  std::uint32_t start = 0;
+  for (std::uint32_t i = 0; i < count_; ++i) {
+    const std::uint32_t end = ends[i];
+    if (end - start == path.size() && std::memcmp(paths + start, path.data(), path.size()) == 0) {
+      return &signatures_[i];
+    }
+    start = end;
   }
   return nullptr;
+}
+
+TaskRecord::TaskRecord(std::string_view checker, const Deps& deps, std::string_view values_json,
+                       std::optional<std::string_view> result_json)
+    : TaskRecord(*decode(encode_deps("", deps), checker, values_json, result_json)) {}
+
+std::optional<TaskRecord> TaskRecord::decode(std::string_view deps_blob, std::string_view checker,
+                                             std::string_view values_json,
+                                             std::optional<std::string_view> result_json) {
+  DepsReader reader(deps_blob);
+  std::uint32_t count = 0;
+  std::size_t path_bytes = 0;
+  if (!reader.measure(&count, &path_bytes)) return std::nullopt;
+
+  // The usual texts are constants: nothing to copy.
+  TaskRecord record;
+  for (const Checker known : {Checker::kContent, Checker::kTimestamp}) {
+    if (checker == checker_name(known)) record.checker = checker_name(known);
+  }
+  const bool own_checker = !checker.empty() && record.checker.empty();
+  const bool own_values = values_json != kNoValues;
+  const bool indexed = count > DepList::kLinearLookupLimit;
+  const std::size_t signature_bytes = count * sizeof(FileSignature);
+  const std::size_t index_bytes = (indexed ? 2 : 1) * count * sizeof(std::uint32_t);
+  const std::size_t text_bytes = path_bytes + (own_checker ? checker.size() : 0) +
+                                 (own_values ? values_json.size() : 0) +
+                                 (result_json ? result_json->size() : 0);
+  if (signature_bytes + index_bytes + text_bytes == 0) {
+    record.result_json = result_json;  // empty: no need to own it
+    return record;
+  }
+  record.storage_ =
+      std::make_unique_for_overwrite<std::byte[]>(signature_bytes + index_bytes + text_bytes);
+  std::byte* storage = record.storage_.get();
+  // The signatures come first: the block is aligned for them.
+  auto* signatures = reinterpret_cast<FileSignature*>(storage);
+  auto* ends = reinterpret_cast<std::uint32_t*>(storage + signature_bytes);
+  char* text = reinterpret_cast<char*>(storage + signature_bytes + index_bytes);
+  std::uint32_t end = 0;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    FileSignature signature;
+    const std::string_view path = reader.next(&signature);
+    new (&signatures[i]) FileSignature(signature);
+    std::memcpy(text + end, path.data(), path.size());
+    end += static_cast<std::uint32_t>(path.size());
+    ends[i] = end;
+  }
+  record.deps = DepList(signatures, count);
+  if (indexed) {
+    std::uint32_t* order = ends + count;
+    std::iota(order, order + count, 0U);
+    const DepList& deps = record.deps;
+    std::stable_sort(order, order + count, [&deps](std::uint32_t a, std::uint32_t b) {
+      return deps.at(a).path < deps.at(b).path;
+    });
+  }
+  char* next = text + end;
+  auto own = [&next](std::string_view source) {
+    std::memcpy(next, source.data(), source.size());
+    const std::string_view copy(next, source.size());
+    next += source.size();
+    return copy;
+  };
+  if (own_checker) record.checker = own(checker);
+  if (own_values) record.values_json = own(values_json);
+  if (result_json) record.result_json = own(*result_json);
+  return record;
 }
 
 // ----- StateDb -----------------------------------------------------------------
@@ -749,31 +847,33 @@ void StateDb::load() {
       throw StateDbError(corrupt_message(path_, "a task name is not text"));
     }
     std::string name = column_string(row, kName);
-    TaskRecord record;
-    record.checker = column_string(row, kChecker);
-    const auto* blob = static_cast<const unsigned char*>(sqlite3_column_blob(row, kDeps));
-    const auto blob_size = static_cast<std::size_t>(sqlite3_column_bytes(row, kDeps));
-    if (!DepsReader(blob, blob_size).read(&record.deps)) {
+    const std::string_view checker = column_view(row, kChecker);
+    const std::string_view blob = column_blob(row, kDeps);
+    const std::string_view values_json = column_view(row, kValuesJson);
+    std::optional<std::string_view> result_json;
+    if (sqlite3_column_type(row, kResultJson) != SQLITE_NULL) {
+      result_json = column_view(row, kResultJson);
+    }
+    std::optional<TaskRecord> record = TaskRecord::decode(blob, checker, values_json, result_json);
+    if (!record) {
       throw StateDbError(
           corrupt_message(path_, "the file_dep list of task '" + name + "' is malformed"));
     }
-    record.index_deps();
-    record.values_json = column_string(row, kValuesJson);
-    if (!is_json_object(record.values_json)) {
+    if (!is_json_object(values_json)) {
       throw StateDbError(
           corrupt_message(path_, "the values of task '" + name + "' are not a JSON object"));
     }
-    if (sqlite3_column_type(row, kResultJson) != SQLITE_NULL) {
-      record.result_json = column_string(row, kResultJson);
-      if (!is_json(*record.result_json)) {
-        throw StateDbError(corrupt_message(path_, "the result of task '" + name + "' is not JSON"));
-      }
+    if (result_json && !is_json(*result_json)) {
+      throw StateDbError(corrupt_message(path_, "the result of task '" + name + "' is not JSON"));
     }
-    record.ignored = sqlite3_column_int(row, kIgnored) != 0;
-    record.has_success = sqlite3_column_int(row, kHasSuccess) != 0;
-    records_.insert_or_assign(std::move(name), std::move(record));
+    record->ignored = sqlite3_column_int(row, kIgnored) != 0;
+    record->has_success = sqlite3_column_int(row, kHasSuccess) != 0;
+    records_.insert_or_assign(std::move(name), std::move(*record));
   }
   if (rc != SQLITE_DONE) fail(db_, path_, rc, "read it");
+  // Everything is in memory now: SQLite's page cache is not needed until a
+  // write, which reads the few pages it changes again.
+  sqlite3_db_release_memory(db_);
 }
 
 const TaskRecord* StateDb::find(const std::string& task) const {
@@ -781,36 +881,35 @@ const TaskRecord* StateDb::find(const std::string& task) const {
   return it == records_.end() ? nullptr : &it->second;
 }
 
-void StateDb::save_success(const std::string& task, const std::string& checker,
-                           std::vector<std::pair<std::string, FileSignature>> deps,
-                           std::string values_json, std::optional<std::string> result_json) {
+void StateDb::save_success(const std::string& task, std::string_view checker, const Deps& deps,
+                           std::string_view values_json,
+                           std::optional<std::string_view> result_json) {
   require_writable();
   const auto old = records_.find(task);
-  const bool result_given = result_json.has_value();
-  TaskRecord record;
-  record.checker = checker;
-  record.deps = std::move(deps);
-  record.values_json = std::move(values_json);
-  record.result_json = std::move(result_json);
-  if (!record.result_json && old != records_.end()) record.result_json = old->second.result_json;
-  record.ignored = old != records_.end() && old->second.ignored;
-  record.has_success = true;
-
-  const std::string blob = encode_deps(path_, record.deps);
+  const std::string blob = encode_deps(path_, deps);
   sqlite3_stmt* save = statements_->save_success.get();
   bind_text(save, kNameParameter, task);
-  bind_text(save, kSaveChecker, record.checker);
+  bind_text(save, kSaveChecker, checker);
   sqlite3_bind_blob64(save, kSaveDeps, blob.data(), blob.size(), SQLITE_STATIC);
-  bind_text(save, kSaveValuesJson, record.values_json);
-  if (result_given) {  // a NULL keeps the result the file holds
-    bind_text(save, kSaveResultJson, *record.result_json);
-  } else {
+  bind_text(save, kSaveValuesJson, values_json);
+  if (result_json) {
+    bind_text(save, kSaveResultJson, *result_json);
+  } else {  // a NULL keeps the result the file holds
     sqlite3_bind_null(save, kSaveResultJson);
   }
   statements_->run_in_transaction(db_, path_, save);
 
-  record.index_deps();
-  records_.insert_or_assign(task, std::move(record));
+  // The texts may be views of the old record: copied before it goes.
+  if (!result_json && old != records_.end()) result_json = old->second.result_json;
+  std::optional<TaskRecord> record = TaskRecord::decode(blob, checker, values_json, result_json);
+  if (!record) throw std::logic_error("StateDb::save_success: unreadable deps blob");
+  record->ignored = old != records_.end() && old->second.ignored;
+  record->has_success = true;
+  if (old != records_.end()) {
+    old->second = std::move(*record);
+  } else {
+    records_.emplace(task, std::move(*record));
+  }
 }
 
 void StateDb::remove(const std::string& task) {

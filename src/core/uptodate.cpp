@@ -139,7 +139,7 @@ Status check_status(const StatusInputs& in) {
     const std::vector<std::string_view> current =
         sorted_set(task.file_dep, [](const std::string& p) { return std::string_view(p); });
     const std::vector<std::string_view> previous =
-        sorted_set(record->deps, [](const auto& dep) { return std::string_view(dep.first); });
+        sorted_set(record->deps, [](const DepList::Entry& dep) { return dep.path; });
     if (previous != current) {
       st.kind = Status::Kind::kRun;
       std::vector<std::string_view> added, removed;

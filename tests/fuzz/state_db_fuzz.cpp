@@ -131,7 +131,7 @@ void use_record(const std::string& name, const TaskRecord& record) {
   task.name = name;
   int i = 0;
   for (const auto& [dep, signature] : record.deps) {
-    task.file_dep.push_back(dep);
+    task.file_dep.emplace_back(dep);
     if (i % 3 == 0) fs.write(dep, "content", signature.mtime_ns);
     if (i % 3 == 1) fs.write(dep, "other", signature.mtime_ns + 1);
     ++i;
@@ -166,11 +166,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Written back by a writer, each record reads back as it was.
   std::unique_ptr<StateDb> writing = StateDb::open(state_path());
   for (const std::string& name : writing->task_names()) {
-    const TaskRecord record = *writing->find(name);
-    writing->remove(name);
-    writing->save_success(name, record.checker, record.deps, record.values_json,
-                          record.result_json);
-    writing->set_ignored(name, record.ignored);
+    const TaskRecord& record = *writing->find(name);
+    const std::string checker(record.checker), values(record.values_json);
+    const std::optional<std::string> result(record.result_json);
+    const bool ignored = record.ignored;
+    std::vector<std::pair<std::string, FileSignature>> deps;
+    for (const DepList::Entry& dep : record.deps) deps.emplace_back(dep.path, dep.signature);
+    writing->remove(name);  // `record` is gone
+    writing->save_success(name, checker, deps, values, result);
+    writing->set_ignored(name, ignored);
   }
   writing.reset();
   const std::unique_ptr<StateDb> again = StateDb::open_for_reading(state_path());

@@ -536,7 +536,7 @@ TEST_F(ExecutorTest, UnchangedTaskIsUpToDateOnTheSecondRun) {
   ASSERT_NE(record, nullptr);
   EXPECT_EQ(record->checker, "MD5Checker");
   ASSERT_EQ(record->deps.size(), 1u);
-  EXPECT_EQ(record->deps[0].first, "in.txt");
+  EXPECT_EQ(record->deps.at(0).path, "in.txt");
 
   log_.clear();
   EXPECT_EQ(run({t}, {"copy"}), kRunSuccess);
@@ -639,7 +639,7 @@ TEST_F(ExecutorTest, CalcDepAddsFileDepsAndTheirProducers) {
   const TaskRecord* record = db_->find("use");
   ASSERT_NE(record, nullptr);
   ASSERT_EQ(record->deps.size(), 1u);
-  EXPECT_EQ(record->deps[0].first, "gen.txt");
+  EXPECT_EQ(record->deps.at(0).path, "gen.txt");
 }
 
 TEST_F(ExecutorTest, UpToDateCalcDepTaskGivesItsStoredValues) {

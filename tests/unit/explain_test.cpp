@@ -21,9 +21,8 @@ class ExplainTest : public ::testing::Test {
     task_.file_dep.emplace_back("b.h");
     fs_.write("a.c", "new content", kNoon + kSecond);
     fs_.write("b.h", "same", kNoon);
-    record_.checker = "MD5Checker";
-    record_.deps = {{"a.c", FileSignature{kNoon, 3, {}}}, {"b.h", FileSignature{kNoon, 4, {}}}};
-    record_.index_deps();
+    record_ = TaskRecord(
+        "MD5Checker", {{"a.c", FileSignature{kNoon, 3, {}}}, {"b.h", FileSignature{kNoon, 4, {}}}});
   }
   Lines explain(const Status& st, const TaskRecord* record, bool forced = false) {
     return explain_reasons({task_, st, record, fs_, forced});

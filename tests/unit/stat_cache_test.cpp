@@ -205,6 +205,38 @@ TEST(StatCacheStreamTest, StreamedResultsAreDroppedWhenTheWorkingFolderChanged) 
   EXPECT_TRUE(cache.stat("a").exists);
 }
 
+TEST(StatCacheStreamTest, PathsStreamedButNotPrefetchedAreAskedOfTheDisk) {
+  FakeFileSystem files;
+  files.write("a", "x", 5);
+  files.write("b", "yy", 6);
+  CountingFileSystem disk(files);
+  StatCache cache(disk);
+  cache.stream({"a", "b"});
+  while (disk.calls() < 2) std::this_thread::yield();
+  cache.prefetch({"a"}, 1);
+  EXPECT_EQ(disk.calls(), 2);
+  EXPECT_EQ(cache.stat("a").mtime_ns, 5);
+  EXPECT_EQ(disk.calls(), 2);
+  EXPECT_EQ(cache.stat("b").size, 2);  // not one of the paths of the run
+  EXPECT_EQ(disk.calls(), 3);
+}
+
+TEST(StatCacheStreamTest, StreamedPathsMissedByTheStreamAreStatedByThePrefetch) {
+  FakeFileSystem files;
+  files.write("bad/x", "x", 5);
+  files.write("c", "x", 5);
+  CountingFileSystem disk(files);
+  StatCache cache(disk);
+  cache.stream({"bad/x", "c"});
+  while (disk.calls() < 2) std::this_thread::yield();
+  cache.prefetch({"c", "bad/x", "new"}, 1);
+  EXPECT_EQ(disk.calls(), 4);  // the failed one again, and the new one
+  EXPECT_THROW(cache.stat("bad/x"), FsError);
+  EXPECT_FALSE(cache.stat("new").exists);
+  EXPECT_TRUE(cache.stat("c").exists);
+  EXPECT_EQ(disk.calls(), 5);
+}
+
 // -- Kept across actions: a FolderJournal on the real disk -----------------
 
 /// The real disk, counting stat() calls per path.
@@ -358,6 +390,17 @@ TEST_F(KeptCacheTest, PathsAskedForBeforeTheActionAreNotWatchedForThemselves) {
   cache.refresh();
   EXPECT_EQ(cache.stat(path(0, 3)).size, 14);  // from the disk
   expect_disk_answers(cache);
+}
+
+TEST_F(KeptCacheTest, PathsOnlyStreamedAreNotWatched) {
+  CountingDisk disk;
+  StatCache cache(disk, /*keep_across_actions=*/true);
+  cache.stream(std::vector<std::string>(paths_));
+  while (disk.calls() < static_cast<int>(paths_.size())) std::this_thread::yield();
+  // Only the first folder's paths are the run's: too few to be worth a journal.
+  cache.prefetch(std::vector<std::string>(paths_.begin(), paths_.begin() + 12), 1);
+  cache.invalidate();
+  EXPECT_FALSE(cache.journal_active());
 }
 
 TEST_F(KeptCacheTest, ReleasedInTheBackgroundTheCacheAsksTheDisk) {

@@ -92,6 +92,13 @@ class StateDbTest : public ::testing::Test {
   std::string db_path_;
 };
 
+/// The record's file_deps, copied out.
+Deps deps_of(const TaskRecord& record) {
+  Deps deps;
+  for (const DepList::Entry& dep : record.deps) deps.emplace_back(dep.path, dep.signature);
+  return deps;
+}
+
 Deps sample_deps() {
   return {
       {"in.txt", FileSignature{1'795'637'188'497'765'000, 5, Hash128{0x0123456789abcdefULL, 1}}},
@@ -113,7 +120,7 @@ TEST_F(StateDbTest, RecordsSurviveCloseAndReopen) {
   const TaskRecord* record = db->find("a");
   ASSERT_NE(record, nullptr);
   EXPECT_EQ(record->checker, "MD5Checker");
-  EXPECT_EQ(record->deps, sample_deps());
+  EXPECT_EQ(deps_of(*record), sample_deps());
   EXPECT_EQ(record->values_json, R"({"x": 1})");
   EXPECT_EQ(record->result_json, "\"d41d8c\"");
   EXPECT_FALSE(record->ignored);
@@ -130,7 +137,7 @@ TEST_F(StateDbTest, SuccessWithoutResultKeepsTheOlderResult) {
   auto db = open();
   EXPECT_EQ(db->find("a")->result_json, "\"first\"");
   EXPECT_EQ(db->find("a")->values_json, R"({"v": 2})");
-  EXPECT_EQ(db->find("a")->deps, sample_deps());
+  EXPECT_EQ(deps_of(*db->find("a")), sample_deps());
 }
 
 TEST_F(StateDbTest, SuccessWithResultReplacesIt) {
@@ -166,14 +173,14 @@ TEST_F(StateDbTest, SetIgnoredKeepsDepsValuesAndResult) {
     db->save_success("a", "MD5Checker", sample_deps(), R"({"x": 1})", "\"r\"");
     db->set_ignored("a", true);
     EXPECT_TRUE(db->find("a")->ignored);
-    EXPECT_EQ(db->find("a")->deps, sample_deps());
+    EXPECT_EQ(deps_of(*db->find("a")), sample_deps());
   }
   auto db = open();
   const TaskRecord* record = db->find("a");
   ASSERT_NE(record, nullptr);
   EXPECT_TRUE(record->ignored);
   EXPECT_TRUE(record->has_success);
-  EXPECT_EQ(record->deps, sample_deps());
+  EXPECT_EQ(deps_of(*record), sample_deps());
   EXPECT_EQ(record->values_json, R"({"x": 1})");
   EXPECT_EQ(record->result_json, "\"r\"");
 }
@@ -248,7 +255,7 @@ TEST_F(StateDbTest, RoundTripsAHundredThousandDeps) {
   auto db = open();
   const TaskRecord* record = db->find("big");
   ASSERT_NE(record, nullptr);
-  EXPECT_EQ(record->deps, deps);
+  EXPECT_EQ(deps_of(*record), deps);
   for (int i = 1; i <= kDeps; i += 997) {
     const FileSignature* signature = record->find_dep("src/file" + std::to_string(i) + ".c");
     ASSERT_NE(signature, nullptr) << i;
@@ -258,21 +265,70 @@ TEST_F(StateDbTest, RoundTripsAHundredThousandDeps) {
   EXPECT_EQ(record->find_dep("src/file100001.c"), nullptr);
 }
 
-TEST(TaskRecordTest, FindDepWorksWithAndWithoutTheIndex) {
-  TaskRecord record;
+TEST(TaskRecordTest, FindDepScansAShortList) {
+  Deps deps;
+  for (int i = 0; i < 3; ++i) {
+    std::string name = "f";  // (not "f" + ...: GCC 12 warns falsely about -Wrestrict there)
+    name += std::to_string(i);
+    deps.emplace_back(name, FileSignature{i, 0, {}});
+  }
+  deps.emplace_back("f", FileSignature{7, 0, {}});  // a prefix of the others
+  const TaskRecord record("MD5Checker", deps);
+  ASSERT_NE(record.find_dep("f1"), nullptr);
+  EXPECT_EQ(record.find_dep("f1")->mtime_ns, 1);
+  ASSERT_NE(record.find_dep("f"), nullptr);
+  EXPECT_EQ(record.find_dep("f")->mtime_ns, 7);
+  EXPECT_EQ(record.find_dep("f3"), nullptr);
+  EXPECT_EQ(record.find_dep(""), nullptr);
+  EXPECT_EQ(deps_of(record), deps);
+}
+
+TEST(TaskRecordTest, FindDepSearchesALongList) {
+  Deps deps;
   for (int i = 0; i < 40; ++i) {
     std::string name = "f";  // (not "f" + ...: GCC 12 warns falsely about -Wrestrict there)
     name += std::to_string(39 - i);
-    record.deps.emplace_back(name, FileSignature{i, 0, Hash128{}});
+    deps.emplace_back(name, FileSignature{i, 0, Hash128{}});
   }
-  ASSERT_NE(record.find_dep("f3"), nullptr);  // linear scan
-  EXPECT_EQ(record.find_dep("f3")->mtime_ns, 36);
-  record.index_deps();
-  ASSERT_NE(record.find_dep("f3"), nullptr);  // binary search
-  EXPECT_EQ(record.find_dep("f3")->mtime_ns, 36);
+  deps.emplace_back("", FileSignature{-1, 0, {}});  // an empty path is a path too
+  const TaskRecord record("MD5Checker", deps);
+  for (int i = 0; i < 40; ++i) {
+    std::string name = "f";
+    name += std::to_string(39 - i);
+    const FileSignature* signature = record.find_dep(name);
+    ASSERT_NE(signature, nullptr) << i;
+    EXPECT_EQ(signature->mtime_ns, i);
+  }
+  ASSERT_NE(record.find_dep(""), nullptr);
+  EXPECT_EQ(record.find_dep("")->mtime_ns, -1);
   EXPECT_EQ(record.find_dep("f40"), nullptr);
-  record.deps.emplace_back("late", FileSignature{});  // stale index: falls back to a scan
-  EXPECT_NE(record.find_dep("late"), nullptr);
+  EXPECT_EQ(record.find_dep("f"), nullptr);
+  EXPECT_EQ(record.find_dep("g"), nullptr);
+  EXPECT_EQ(deps_of(record), deps);  // in the order saved
+}
+
+TEST(TaskRecordTest, UsualTextsNeedNoStorage) {
+  const TaskRecord record("MD5Checker", {});
+  EXPECT_EQ(record.checker, "MD5Checker");
+  EXPECT_EQ(record.checker.data(), checker_name(Checker::kContent).data());
+  EXPECT_EQ(record.values_json, "{}");
+  EXPECT_TRUE(record.deps.empty());
+  EXPECT_EQ(record.deps.begin(), record.deps.end());
+}
+
+TEST(TaskRecordTest, KeepsItsTextsWhenMoved) {
+  std::string checker = "MyChecker", values = R"({"v": 1})", result = R"("r")";
+  TaskRecord record(checker, {{"a", FileSignature{1, 2, {3, 4}}}}, values, result);
+  checker.assign("x");
+  values.assign("{}");
+  result.assign("y");
+  std::vector<TaskRecord> records;
+  records.push_back(std::move(record));
+  records.resize(100);  // moved again as the vector grows
+  EXPECT_EQ(records[0].checker, "MyChecker");
+  EXPECT_EQ(records[0].values_json, R"({"v": 1})");
+  EXPECT_EQ(records[0].result_json, R"("r")");
+  EXPECT_EQ(deps_of(records[0]), (Deps{{"a", FileSignature{1, 2, {3, 4}}}}));
 }
 
 TEST_F(StateDbTest, UsesWriteAheadLogging) {
@@ -300,7 +356,7 @@ TEST_F(StateDbTest, KeepsEveryFinishedTaskWhenTheProcessDies) {
 
   auto db = open();
   EXPECT_EQ(db->task_names(), (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(db->find("a")->deps, sample_deps());
+  EXPECT_EQ(deps_of(*db->find("a")), sample_deps());
 }
 
 TEST_F(StateDbTest, TwoOpenDatabasesOnOneFileBothWrite) {
@@ -370,7 +426,7 @@ TEST_F(StateDbTest, ReadingFindsEveryRecordAndRefusesToWrite) {
   const std::string before = read_file();
   auto db = StateDb::open_for_reading(db_path_);
   ASSERT_NE(db->find("a"), nullptr);
-  EXPECT_EQ(db->find("a")->deps, sample_deps());
+  EXPECT_EQ(deps_of(*db->find("a")), sample_deps());
   EXPECT_THROW(db->save_success("b", "MD5Checker", {}, "{}", std::nullopt), StateDbError);
   EXPECT_THROW(db->remove("a"), StateDbError);
   EXPECT_THROW(db->set_ignored("a", true), StateDbError);
@@ -405,6 +461,72 @@ TEST_F(StateDbTest, ReportsACorruptFileWithAWayOut) {
   EXPECT_TRUE(error.starts_with("'" + db_path_ + "' is damaged (")) << error;
   EXPECT_NE(error.find("Move it aside (doit-cpp will start a fresh one"), std::string::npos);
   EXPECT_EQ(read_file(), bytes);
+}
+
+/// One entry of the deps blob, in hex: length 1, "a"; mtime 2, size 3, hash
+/// (4, 5); all little-endian.
+const std::string kHexEntry =
+    "0100000061"
+    "0200000000000000"
+    "0300000000000000"
+    "0400000000000000"
+    "0500000000000000";
+
+TEST_F(StateDbTest, ReadsADepsListWrittenByHand) {
+  const std::string entry = kHexEntry;  // after a count of 1
+  open()->save_success("a", "MD5Checker", {}, "{}", std::nullopt);
+  run_sql("UPDATE tasks SET deps = x'01000000" + entry + "' WHERE name = 'a'");
+  auto db = open();
+  EXPECT_EQ(deps_of(*db->find("a")), (Deps{{"a", FileSignature{2, 3, Hash128{4, 5}}}}));
+  ASSERT_NE(db->find("a")->find_dep("a"), nullptr);
+  EXPECT_EQ(db->find("a")->find_dep("a")->size, 3);
+}
+
+TEST_F(StateDbTest, ReportsEveryKindOfDamagedDepsList) {
+  const std::string entry = kHexEntry;
+  for (const std::string& hex : std::vector<std::string>{
+           "01",                                            // a count cut short
+           "02000000" + entry,                              // fewer entries than counted
+           "01000000" + entry + "00",                       // a byte after the last entry
+           "01000000" + entry.substr(0, entry.size() - 2),  // a signature cut short
+           std::string("0100000009000000") + "61",          // a path longer than the rest
+           std::string("00000000") + "00",                  // no entry, yet a byte
+       }) {
+    open()->save_success("a", "MD5Checker", sample_deps(), "{}", std::nullopt);
+    run_sql("UPDATE tasks SET deps = x'" + hex + "' WHERE name = 'a'");
+    const std::string error = open_error();
+    EXPECT_NE(error.find("the file_dep list of task 'a' is malformed"), std::string::npos)
+        << hex << ": " << error;
+    run_sql("DELETE FROM tasks");
+  }
+}
+
+TEST_F(StateDbTest, AnEmptyOrNullDepsListIsNoDeps) {
+  open()->save_success("a", "MD5Checker", sample_deps(), "{}", std::nullopt);
+  open()->save_success("b", "MD5Checker", sample_deps(), "{}", std::nullopt);
+  run_sql("UPDATE tasks SET deps = x'' WHERE name = 'a'");
+  run_sql("UPDATE tasks SET deps = NULL WHERE name = 'b'");
+  auto db = open();
+  EXPECT_TRUE(db->find("a")->deps.empty());
+  EXPECT_TRUE(db->find("b")->deps.empty());
+  EXPECT_EQ(db->find("b")->find_dep("in.txt"), nullptr);
+}
+
+TEST_F(StateDbTest, SavingATaskFromItsOwnRecordKeepsItsTexts) {
+  open()->save_success("a", "OtherChecker", sample_deps(), R"({"x": [1, 2]})", R"("digest")");
+  auto db = open();
+  const TaskRecord* record = db->find("a");
+  db->save_success("a", record->checker, deps_of(*record), record->values_json,
+                   record->result_json);  // as reset-dep does: views of the record replaced
+  db->save_success("a", db->find("a")->checker, sample_deps(), db->find("a")->values_json,
+                   std::nullopt);  // the result kept from the record replaced
+  for (const auto& reopened : {std::move(db), open()}) {
+    const TaskRecord* again = reopened->find("a");
+    EXPECT_EQ(again->checker, "OtherChecker");
+    EXPECT_EQ(deps_of(*again), sample_deps());
+    EXPECT_EQ(again->values_json, R"({"x": [1, 2]})");
+    EXPECT_EQ(again->result_json, R"("digest")");
+  }
 }
 
 TEST_F(StateDbTest, ReportsAMalformedDepsList) {
@@ -509,7 +631,7 @@ TEST_F(StateDbTest, StoresHostileNamesAndValuesIntact) {
     ASSERT_NE(record, nullptr) << name;
     EXPECT_EQ(record->checker, "MD5Checker'--");
     ASSERT_EQ(record->deps.size(), 1u);
-    EXPECT_EQ(record->deps[0].first, name + "'.txt");
+    EXPECT_EQ(record->deps.at(0).path, name + "'.txt");
     EXPECT_EQ(record->values_json, values);
     EXPECT_EQ(record->result_json, result);
     EXPECT_TRUE(record->ignored);

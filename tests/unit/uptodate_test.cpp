@@ -90,15 +90,14 @@ class UptodateTest : public ::testing::Test {
   }
 
   /// What a successful run would have stored for `files` as they are now.
-  TaskRecord record_of(const Names& files, std::string checker = "MD5Checker") {
-    TaskRecord record;
-    record.checker = std::move(checker);
-    record.has_success = true;
+  TaskRecord record_of(const Names& files, std::string_view checker = "MD5Checker") {
+    std::vector<std::pair<std::string, FileSignature>> deps;
     for (const std::string& path : files) {
-      record.deps.emplace_back(
-          path, take_signature(Checker::kContent, fs_, path, fs_.stat(path), nullptr));
+      deps.emplace_back(path,
+                        take_signature(Checker::kContent, fs_, path, fs_.stat(path), nullptr));
     }
-    record.index_deps();
+    TaskRecord record(checker, deps);
+    record.has_success = true;
     return record;
   }
 
@@ -260,7 +259,7 @@ TEST_F(UptodateTest, SameCheckerNameIsNotAChange) {
 TEST_F(UptodateTest, RecordWithoutCheckerIsNotACheckerChange) {
   fs_.write("a", "1", kFirstMtime);
   TaskRecord record = record_of({"a"});
-  record.checker.clear();
+  record.checker = {};
   const Status st = check(make_task({"a"}), &record);
   EXPECT_EQ(st.kind, Status::Kind::kUpToDate);
   EXPECT_EQ(st.checker_changed_from, "");
@@ -348,11 +347,8 @@ class DenyingFileSystem : public FakeFileSystem {
 TEST_F(UptodateTest, FileDepThatCannotBeReadIsAnErrorNamingIt) {
   DenyingFileSystem fs;
   fs.write("secret", "1", kFirstMtime);
-  TaskRecord record;
-  record.checker = "MD5Checker";
+  TaskRecord record("MD5Checker", {{"secret", FileSignature{kFirstMtime, 1, Hash128{}}}});
   record.has_success = true;
-  record.deps.emplace_back("secret", FileSignature{kFirstMtime, 1, Hash128{}});
-  record.index_deps();
   fs.touch("secret", kLaterMtime);  // same size, new mtime: the content must be read
   const Task task = make_task({"secret"});
   const Status st = check_status({task, &record, Checker::kContent, fs, recording_probe, false});

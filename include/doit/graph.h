@@ -2,6 +2,7 @@
 // Mirrors pydoit's "control": the checks made before anything runs.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -43,9 +44,10 @@ class TaskGraph {
   /// task_dep wildcards, checks task_dep/setup names, unique targets, and adds
   /// the implicit task_dep of each file_dep that is another task's target.
   /// Throws GraphError.
-  explicit TaskGraph(std::vector<Task> tasks);
+  explicit TaskGraph(std::deque<Task> tasks);
 
-  const std::vector<Task>& tasks() const { return tasks_; }
+  /// A deque: tasks added later (delayed creators) leave the others in place.
+  const std::deque<Task>& tasks() const { return tasks_; }
   Task& task(int index) { return tasks_[index]; }
   const Task& task(int index) const { return tasks_[index]; }
   int size() const { return static_cast<int>(tasks_.size()); }
@@ -78,7 +80,7 @@ class TaskGraph {
   };
   using Index = std::unordered_map<std::string, int, StringHash, std::equal_to<>>;
 
-  std::vector<Task> tasks_;
+  std::deque<Task> tasks_;
   Index by_name_;
   Index by_target_;
 };

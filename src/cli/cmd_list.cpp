@@ -142,7 +142,6 @@ int execute_list(const Invocation& inv, const Parsed& parsed) {
       out.write("\n");
     }
   }
-  leave_graph_to_exit(session);
   return 0;
 }
 

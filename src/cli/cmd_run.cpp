@@ -571,7 +571,6 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
     stop_escaped_descendants(ro.stop_timeout);
     die_by_signal(interrupt_signal());
   }
-  leave_graph_to_exit(session);
   return result;
 }
 

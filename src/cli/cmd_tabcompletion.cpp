@@ -212,7 +212,7 @@ std::vector<std::string> zsh_option_specs(const Command& cmd) {
     if (d.type != OptType::kBool) {
       const bool file = d.name == "dodoFile" || d.name == "cwdPath" || d.name == "outfile" ||
                         d.name == "dep_file";
-      value = ":" + zsh_escaped(d.metavar, ":") + ":" + (file ? "_files" : " ");
+      value = fmt::format(":{}:{}", zsh_escaped(d.metavar, ":"), file ? "_files" : " ");
     }
     if (d.short_name != 0 && !d.long_name.empty()) {
       const std::string s = std::string("-") + d.short_name, l = "--" + d.long_name;

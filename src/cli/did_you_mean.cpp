@@ -10,26 +10,17 @@
 namespace doit::cli {
 namespace {
 
-struct KnownNames {
-  std::vector<std::string> tasks;
-  std::vector<std::string> targets;
-};
-
-KnownNames& known() {
-  static KnownNames names;
-  return names;
+/// The graphs of the sessions that ended (one, as a rule). Never freed: the
+/// process ends after its command, and the OS frees it all at once.
+std::vector<std::unique_ptr<TaskGraph>>& kept_graphs() {
+  static auto* const graphs = new std::vector<std::unique_ptr<TaskGraph>>();
+  return *graphs;
 }
 
 }  // namespace
 
-void remember_names(const TaskGraph& graph) {
-  KnownNames& names = known();
-  names.tasks.clear();
-  names.targets.clear();
-  for (const Task& t : graph.tasks()) {
-    names.tasks.push_back(t.name);
-    names.targets.insert(names.targets.end(), t.targets.begin(), t.targets.end());
-  }
+void keep_names_of(std::unique_ptr<TaskGraph> graph) {
+  if (graph) kept_graphs().push_back(std::move(graph));
 }
 
 std::string suggestion_for_error(const std::string& message) {
@@ -40,16 +31,22 @@ std::string suggestion_for_error(const std::string& message) {
   static const std::regex not_task(R"re(^'(.*)' is not a task\.$)re");
   std::smatch m;
   std::vector<std::string> candidates;
-  const KnownNames& names = known();
+  const auto add_names = [&candidates](bool with_targets) {
+    for (const auto& graph : kept_graphs()) {
+      for (const Task& t : graph->tasks()) candidates.push_back(t.name);
+      if (!with_targets) continue;
+      for (const Task& t : graph->tasks()) {
+        candidates.insert(candidates.end(), t.targets.begin(), t.targets.end());
+      }
+    }
+  };
   if (std::regex_search(message, m, any_word)) {
     for (const Command& c : commands()) candidates.push_back(c.name);
-    candidates.insert(candidates.end(), names.tasks.begin(), names.tasks.end());
-    candidates.insert(candidates.end(), names.targets.begin(), names.targets.end());
+    add_names(true);
   } else if (std::regex_search(message, m, run_word)) {
-    candidates = names.tasks;
-    candidates.insert(candidates.end(), names.targets.begin(), names.targets.end());
+    add_names(true);
   } else if (std::regex_search(message, m, not_task)) {
-    candidates = names.tasks;
+    add_names(false);
   } else {
     return "";
   }

@@ -3,6 +3,7 @@
 // stderr the closest known name, if one is close enough.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,9 +12,10 @@
 
 namespace doit::cli {
 
-/// Keeps the task names and targets of `graph` for suggestion_for_error
-/// (the graph itself is gone by the time the error is printed).
-void remember_names(const TaskGraph& graph);
+/// Takes the graph of a session that ends: its task names and targets are
+/// the names suggestion_for_error knows. It stays until the process ends,
+/// left to the OS then (its tasks have let go of their Python objects).
+void keep_names_of(std::unique_ptr<TaskGraph> graph);
 
 /// For the error message of an unknown name ("Invalid parameter: \"x\"...",
 /// "command `run` invalid parameter: \"x\"...", "'x' is not a task."): the

@@ -229,18 +229,15 @@ DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& p
     throw UserError(e.what());
   }
   apply_task_config(session.config_files, *session.graph);
-  remember_names(*session.graph);
   return session;
 }
 
-void leave_graph_to_exit(DodoSession& session) {
-  if (!session.graph) return;
-  TaskGraph& graph = *session.graph;
-  for (size_t i = 0; i < graph.tasks().size(); ++i) {
-    graph.task(static_cast<int>(i)).drop_embedded_objects();
+DodoSession::~DodoSession() {
+  if (!graph) return;
+  for (size_t i = 0; i < graph->tasks().size(); ++i) {
+    graph->task(static_cast<int>(i)).drop_embedded_objects();
   }
-  static auto* const left = new std::vector<std::unique_ptr<TaskGraph>>();
-  left->push_back(std::move(session.graph));
+  keep_names_of(std::move(graph));
 }
 
 std::vector<Task> SessionDelayedCreator::create(const std::string& creator,

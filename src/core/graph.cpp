@@ -17,7 +17,7 @@ static bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-TaskGraph::TaskGraph(std::vector<Task> tasks) : tasks_(std::move(tasks)) {
+TaskGraph::TaskGraph(std::deque<Task> tasks) : tasks_(std::move(tasks)) {
   by_name_.reserve(tasks_.size());
   for (int i = 0; i < size(); ++i) {
     if (!by_name_.emplace(tasks_[i].name, i).second) {

@@ -690,23 +690,35 @@ class StreamedTasks {
       }
       if (batch_.size() >= kBatch) flush();
     }
-    return PyLong_FromSize_t(first_ + tasks_.size() - 1);
+    return PyLong_FromSize_t(tasks_.size() - 1);
   }
 
-  /// The task a token stands for (each is taken once). The loader returns
-  /// the tokens in increasing order: each task's place is freed as it goes.
-  Task release(py::handle token) {
-    const size_t index = PyLong_AsSize_t(token.ptr());
-    if (index < first_ || index - first_ >= tasks_.size()) {
-      PyErr_Clear();
-      throw std::logic_error("doit._loader returned an unknown task token");
+  /// The tasks of `entries` (the loader's list: tokens, and dicts it kept,
+  /// such as groups) in its order, made of the streamed tasks themselves:
+  /// each stays in its place in memory, no second copy. The loader gives
+  /// each token once, in increasing order.
+  std::deque<Task> assemble(const py::list& entries) {
+    std::vector<std::pair<size_t, Task>> kept;  // (position, task) of the dicts
+    size_t next_token = 0;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      py::handle entry = entries[i];
+      if (!PyLong_Check(entry.ptr())) {
+        kept.emplace_back(i, converter_.convert(py::reinterpret_borrow<py::dict>(entry)));
+      } else if (PyLong_AsSize_t(entry.ptr()) != next_token++) {
+        PyErr_Clear();
+        throw std::logic_error("doit._loader returned the task tokens out of order");
+      }
     }
-    Task task = std::move(tasks_[index - first_]);
-    if (index == first_) {
-      tasks_.pop_front();
-      ++first_;
+    if (next_token != tasks_.size()) {
+      throw std::logic_error("doit._loader returned fewer task tokens than it was given");
     }
-    return task;
+    std::deque<Task> out = std::move(tasks_);
+    // In increasing positions: each lands where the list has it (a group
+    // is usually first: a deque takes it at the front without moving others).
+    for (auto& [position, task] : kept) {
+      out.insert(out.begin() + static_cast<std::ptrdiff_t>(position), std::move(task));
+    }
+    return out;
   }
 
   void flush() {
@@ -720,10 +732,8 @@ class StreamedTasks {
   static constexpr size_t kBatch = 2048;
   TaskConverter& converter_;
   const PathSink& sink_;
-  /// The converted tasks from token `first_` on (the earlier ones were
-  /// released).
+  /// The converted tasks; a token is an index.
   std::deque<Task> tasks_;
-  size_t first_ = 0;
   std::vector<std::string> batch_;
 };
 
@@ -777,16 +787,7 @@ LoadedDodo create_tasks(const std::string& command, const CreatorArgs& creator_a
   });
   streamed.flush();
   py::module_::import("doit._vars").attr("LOADING") = false;
-  with_user_errors([&] {
-    loaded.tasks.reserve(task_dicts.size());
-    for (py::handle d : task_dicts) {
-      if (PyLong_Check(d.ptr())) {
-        loaded.tasks.push_back(streamed.release(d));
-      } else {
-        loaded.tasks.push_back(converter->convert(py::reinterpret_borrow<py::dict>(d)));
-      }
-    }
-  });
+  with_user_errors([&] { loaded.tasks = streamed.assemble(task_dicts); });
   return loaded;
 }
 

@@ -3,6 +3,7 @@
 // one pass, validating keys and types with pydoit's messages.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -34,7 +35,8 @@ struct ConfigValue {
 using ConfigMap = std::map<std::string, ConfigValue>;
 
 struct LoadedDodo {
-  std::vector<Task> tasks;
+  /// A deque: each task stays where the loader made it.
+  std::deque<Task> tasks;
   ConfigMap config;
 };
 

@@ -132,7 +132,7 @@ class ExecutorTest : public ::testing::Test {
   }
 
   /// Builds the graph and runs `selected` with a fresh executor.
-  int run(std::vector<Task> tasks, const Names& selected, RunOptions options = {},
+  int run(std::deque<Task> tasks, const Names& selected, RunOptions options = {},
           StringFormatter* formatter = nullptr) {
     TaskGraph graph(std::move(tasks));
     Executor executor(graph, *db_, fs_, reporter_, options, formatter);
@@ -221,7 +221,7 @@ class ExecutorTest : public ::testing::Test {
 class ExecutorOrderTest : public ExecutorTest {
  protected:
   /// SPEC §10.3: A: [B, C], B: [D], D: [E]; X: [Y]; defined A, B, C, D, E, X, Y.
-  std::vector<Task> spec_tasks() {
+  std::deque<Task> spec_tasks() {
     return {task("A", {"B", "C"}), task("B", {"D"}), task("C"), task("D", {"E"}), task("E"),
             task("X", {"Y"}),      task("Y")};
   }
@@ -573,8 +573,8 @@ TEST_F(ExecutorTest, AlwaysRunsUpToDateTasks) {
 
 TEST_F(ExecutorTest, IgnoredTaskAndItsDependentsAreSkipped) {
   db_->set_ignored("B", true);
-  const std::vector<Task> tasks = {task("A", {"B", "C"}), task("B", {"D"}), task("C"),
-                                   task("D", {"E"}), task("E")};
+  const std::deque<Task> tasks = {task("A", {"B", "C"}), task("B", {"D"}), task("C"),
+                                  task("D", {"E"}), task("E")};
   EXPECT_EQ(run(tasks, {"A"}), kRunSuccess);
   EXPECT_EQ(executed(), (Names{"C", "E", "D"}));
   EXPECT_EQ(events("ignore "), (Names{"B", "A"}));

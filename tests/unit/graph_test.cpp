@@ -26,7 +26,7 @@ Task with_setup(Task task, Names setup) {
 }
 
 /// The GraphError message building the graph throws, or "" if it builds.
-std::string graph_error(std::vector<Task> tasks) {
+std::string graph_error(std::deque<Task> tasks) {
   try {
     TaskGraph graph(std::move(tasks));
   } catch (const GraphError& e) {

@@ -46,6 +46,12 @@ class TaskGraph {
   /// Throws GraphError.
   explicit TaskGraph(std::deque<Task> tasks);
 
+  /// For reading the tasks only (`list`, as pydoit's list does): no check,
+  /// no wildcard expansion, no implicit deps, no target index; find() gives
+  /// the first task of a repeated name.
+  struct Unchecked {};
+  TaskGraph(std::deque<Task> tasks, Unchecked);
+
   /// A deque: tasks added later (delayed creators) leave the others in place.
   const std::deque<Task>& tasks() const { return tasks_; }
   Task& task(int index) { return tasks_[index]; }

@@ -293,7 +293,9 @@ struct Task {
   std::string delayed_base;
   /// Set on the placeholders made for a target given on the command line.
   std::shared_ptr<RegexGroup> regex_group;
-  std::shared_ptr<TaskExtension> extension;
+  /// Null until the embedding has something to keep; it may attach one on
+  /// first use (hence mutable: a const Task's Python view is made lazily).
+  mutable std::shared_ptr<TaskExtension> extension;
 
   /// The option named `name`, or nullptr.
   const OptionValue* option(std::string_view name) const;

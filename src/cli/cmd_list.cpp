@@ -82,7 +82,7 @@ std::string apply_template(const std::string& tmpl, const std::string& name, con
 }  // namespace
 
 int execute_list(const Invocation& inv, const Parsed& parsed) {
-  DodoSession session = open_dodo(inv, *find_command("list"), parsed);
+  DodoSession session = open_dodo_unchecked(inv, *find_command("list"), parsed);
   const OptionValues& opt = session.options;
   const TaskGraph& graph = *session.graph;
   const bool all = opt.get_bool("subtasks");

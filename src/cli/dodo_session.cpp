@@ -169,8 +169,10 @@ OptionValues command_options(const Invocation& inv, const Command& cmd, const Pa
   return command_options(inv, cmd, parsed, files);
 }
 
-DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& parsed,
-                      const python::PathSink& early_paths) {
+namespace {
+
+DodoSession load_session(const Invocation& inv, const Command& cmd, const Parsed& parsed,
+                         const python::PathSink& early_paths, bool check_graph) {
   DodoSession session;
   const std::vector<OptionDef> defs = all_options(cmd);
   // Config files are read from the start-up folder (SPEC §1.2), before the
@@ -224,12 +226,25 @@ DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& p
   }
   apply_config(session.config, defs, session.options);
   try {
-    session.graph = std::make_unique<TaskGraph>(std::move(loaded.tasks));
+    session.graph =
+        check_graph ? std::make_unique<TaskGraph>(std::move(loaded.tasks))
+                    : std::make_unique<TaskGraph>(std::move(loaded.tasks), TaskGraph::Unchecked{});
   } catch (const GraphError& e) {
     throw UserError(e.what());
   }
   apply_task_config(session.config_files, *session.graph);
   return session;
+}
+
+}  // namespace
+
+DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& parsed,
+                      const python::PathSink& early_paths) {
+  return load_session(inv, cmd, parsed, early_paths, /*check_graph=*/true);
+}
+
+DodoSession open_dodo_unchecked(const Invocation& inv, const Command& cmd, const Parsed& parsed) {
+  return load_session(inv, cmd, parsed, {}, /*check_graph=*/false);
 }
 
 DodoSession::~DodoSession() {

@@ -60,6 +60,11 @@ class SessionDelayedCreator : public DelayedTaskCreator {
 DodoSession open_dodo(const Invocation& inv, const Command& cmd, const Parsed& parsed,
                       const python::PathSink& early_paths = {});
 
+/// For `list`: the tasks as pydoit's list reads them, without the graph's
+/// checks (a task_dep naming no task, a target of two tasks, a repeated
+/// name are left to the commands that run tasks).
+DodoSession open_dodo_unchecked(const Invocation& inv, const Command& cmd, const Parsed& parsed);
+
 /// The options of `cmd` from the command line, the environment and `files`
 /// (no DOIT_CONFIG). Throws UserError for a value its option's type rejects.
 OptionValues command_options(const Invocation& inv, const Command& cmd, const Parsed& parsed,

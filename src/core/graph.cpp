@@ -58,6 +58,11 @@ TaskGraph::TaskGraph(std::deque<Task> tasks) : tasks_(std::move(tasks)) {
   for (Task& task : tasks_) add_implicit_deps(task, task.file_dep);
 }
 
+TaskGraph::TaskGraph(std::deque<Task> tasks, Unchecked) : tasks_(std::move(tasks)) {
+  by_name_.reserve(tasks_.size());
+  for (int i = 0; i < size(); ++i) by_name_.emplace(tasks_[i].name, i);
+}
+
 void TaskGraph::add_tasks(std::vector<Task> tasks) {
   std::vector<int> added;
   for (Task& task : tasks) {

@@ -106,7 +106,7 @@ bool rebuilt_from_task(std::string_view key, py::handle value) {
 
 }  // namespace
 
-PyTaskExtension::PyTaskExtension(py::dict task_dict) {
+std::shared_ptr<PyTaskExtension> PyTaskExtension::of(py::dict task_dict) {
   // The keys as interned str objects, made once (leaked with the interpreter).
   static const auto* const key_objects = [] {
     auto* keys = new std::array<PyObject*, std::size(kProxyKeys)>();
@@ -116,7 +116,8 @@ PyTaskExtension::PyTaskExtension(py::dict task_dict) {
     }
     return keys;
   }();
-  PyObject* kept = nullptr;
+  std::shared_ptr<PyTaskExtension> extension;
+  PyObject* kept = nullptr;  // extension->kept_
   for (size_t i = 0; i < std::size(kProxyKeys); ++i) {
     const char* key = kProxyKeys[i];
     PyObject* value = PyDict_GetItemWithError(task_dict.ptr(), (*key_objects)[i]);  // borrowed
@@ -125,13 +126,15 @@ PyTaskExtension::PyTaskExtension(py::dict task_dict) {
       continue;
     }
     if (rebuilt_from_task(key, value)) continue;
-    if (kept == nullptr) {
+    if (!extension) {
+      extension = std::make_shared<PyTaskExtension>();
       kept = PyDict_New();
       if (kept == nullptr) throw py::error_already_set();
-      kept_ = py::reinterpret_steal<py::object>(kept);
+      extension->kept_ = py::reinterpret_steal<py::object>(kept);
     }
     if (PyDict_SetItem(kept, (*key_objects)[i], value) != 0) throw py::error_already_set();
   }
+  return extension;
 }
 
 py::object PyTaskExtension::field(const char* key) const {
@@ -172,6 +175,7 @@ py::object PyTaskExtension::proxy(const Task& task) {
 }
 
 py::object task_proxy(const Task& task) {
+  if (!task.extension) task.extension = std::make_shared<PyTaskExtension>();
   auto* ext = dynamic_cast<PyTaskExtension*>(task.extension.get());
   if (ext == nullptr) throw std::logic_error("task without Python data: " + task.name);
   return ext->proxy(task);

@@ -46,8 +46,12 @@ py::object from_json(const Json& value);
 /// use. A task of command strings and paths keeps no Python object at all.
 class PyTaskExtension : public TaskExtension {
  public:
-  /// Keeps from `task_dict` what proxy() and field() need.
-  explicit PyTaskExtension(py::dict task_dict);
+  /// Nothing kept: the proxy comes from the Task alone.
+  PyTaskExtension() = default;
+  /// What proxy() and field() need of `task_dict`, or null when the Task
+  /// holds it all (command strings, paths): most tasks then have no
+  /// extension until something asks for their proxy.
+  static std::shared_ptr<PyTaskExtension> of(py::dict task_dict);
   /// The doit.task.Task object that actions and callables receive.
   py::object proxy(const Task& task);
   /// The value of a key of the task's dict the Task does not hold

@@ -147,13 +147,12 @@ class TaskConverter {
     if (placeholder && placeholder.cast<bool>()) {
       task.delayed = delayed_creation(d["_delayed"]);
     }
-    auto ext = std::make_shared<PyTaskExtension>(d);
-    task.extension = ext;
+    task.extension = PyTaskExtension::of(d);
     for (ParamDef& p : task.params) task.options.emplace_back(p.name, p.converter->default_value());
     if (!task.pos_arg.empty()) {
       task.options.emplace_back(task.pos_arg, OptionValue{nullptr, Json(), std::string()});
     }
-    if (needs_proxy(d)) sync_from_proxy(task, ext->proxy(task));
+    if (needs_proxy(d)) sync_from_proxy(task, task_proxy(task));
     return task;
   }
 

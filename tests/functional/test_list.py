@@ -244,3 +244,24 @@ def test_list_status_with_an_uptodate_exception_prints_its_traceback(project):
         "    raise ValueError('uptodate broke')\n"
         "ValueError: uptodate broke\n"
     )
+
+
+def test_list_reads_the_tasks_without_checking_their_dependencies(project):
+    # As pydoit's list: a task_dep naming no task, two tasks with one target
+    # and a name made twice are errors for the commands that run tasks only.
+    project.dodo("""
+        def task_a():
+            return {'actions': ['echo a'], 'basename': 'b', 'doc': 'first',
+                    'targets': ['x']}
+        def task_b():
+            return {'actions': ['echo b'], 'doc': 'second', 'targets': ['x']}
+        def task_c():
+            return {'actions': ['echo c'], 'task_dep': ['nothing', '*']}
+        """)
+    r = project.run("list")
+    assert (r.rc, r.out, r.err) == (0, "b   first\nb   second\nc   \n", "")
+    r = project.run("list", "--status", "c")
+    assert (r.rc, r.out, r.err) == (0, "R c   \n", "")
+    r = project.run()
+    assert r.rc == 3
+    assert r.err == "ERROR: Task names must be unique. b\n"

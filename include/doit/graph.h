@@ -73,7 +73,7 @@ class TaskGraph {
 
   /// Adds to `task` a task_dep on the producer of each path that is a target
   /// (used at load time and for file_dep added by calc_dep).
-  void add_implicit_deps(Task& task, const std::vector<std::string>& paths) const;
+  void add_implicit_deps(Task& task, const PathList& paths) const;
 
  private:
   /// Every task_dep, setup and getargs source of `task` exists. Throws GraphError.

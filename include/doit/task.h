@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "doit/json.h"
+#include "doit/path_list.h"
 
 namespace doit {
 
@@ -260,8 +261,8 @@ struct Task {
   /// False for `actions: None` (group tasks); an empty list is true.
   bool has_action_list = true;
   std::vector<Action> actions;
-  std::vector<std::string> file_dep;  ///< declaration order, no duplicates
-  std::vector<std::string> targets;
+  PathList file_dep;  ///< declaration order, no duplicates
+  PathList targets;
   std::vector<std::string> task_dep;  ///< explicit, then implicit (file_dep ← target)
   std::vector<std::string> setup;
   std::vector<std::string> calc_dep;

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "doit/path_list.h"
+
 namespace doit {
 
 class Json;
@@ -28,5 +30,6 @@ std::string utc_timestamp(std::int64_t nanoseconds_since_epoch, int digits);
 
 /// Joins with a separator.
 std::string join(const std::vector<std::string>& items, std::string_view sep);
+std::string join(const PathList& items, std::string_view sep);
 
 }  // namespace doit

@@ -158,7 +158,7 @@ class Cleaner {
   /// `clean: True`: files, and directories that are empty, in reverse
   /// lexical order (so a directory's files go before it).
   void remove_targets(const Task& task) {
-    std::vector<std::string> targets = task.targets;
+    std::vector<std::string> targets = task.targets.to_vector();
     std::sort(targets.begin(), targets.end(), std::greater<>());
     Output& out = Output::out();
     for (const std::string& target : targets) {

@@ -110,9 +110,9 @@ std::vector<int> select_tasks(const TaskGraph& graph, const std::vector<std::str
 void add_edges(const TaskGraph& graph, int t, std::vector<Edge>& edges) {
   const Task& task = graph.task(t);
   std::map<int, std::vector<std::string>> producers;
-  for (const std::string& file : task.file_dep) {
+  for (const std::string_view file : task.file_dep) {
     const int p = graph.task_for_target(file);
-    if (p != TaskGraph::kNotFound && p != t) producers[p].push_back(file);
+    if (p != TaskGraph::kNotFound && p != t) producers[p].emplace_back(file);
   }
   std::set<std::pair<int, EdgeKind>> seen;
   auto add = [&](const std::string& name, EdgeKind kind) {

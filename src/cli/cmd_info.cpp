@@ -109,11 +109,11 @@ int execute_info(const Invocation& inv, const Parsed& parsed) {
       code = 1;
     }
   }
-  list_field(out, "file_dep", task.file_dep);
+  list_field(out, "file_dep", task.file_dep.to_vector());
   list_field(out, "task_dep", task.task_dep);
   list_field(out, "setup_tasks", task.setup);
   list_field(out, "calc_dep", task.calc_dep);
-  list_field(out, "targets", task.targets);
+  list_field(out, "targets", task.targets.to_vector());
   pprint_field(out, task, "getargs");
   pprint_field(out, task, "params");
   if (task.verbosity) out.write("\n" + label("verbosity") + std::to_string(*task.verbosity) + "\n");

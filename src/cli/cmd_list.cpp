@@ -138,7 +138,7 @@ int execute_list(const Invocation& inv, const Parsed& parsed) {
     out.write(apply_template(tmpl, t->name, t->doc, status));
     out.write("\n");
     if (opt.get_bool("list_deps")) {
-      for (const std::string& dep : t->file_dep) out.write(" -  " + dep + "\n");
+      for (const std::string_view dep : t->file_dep) out.write(fmt::format(" -  {}\n", dep));
       out.write("\n");
     }
   }

@@ -50,8 +50,8 @@ int execute_reset_dep(const Invocation& inv, const Parsed& parsed) {
   const std::string current_checker(checker_name(checker));
   for (const Task* task : tasks) {
     std::vector<std::string> missing;
-    for (const std::string& dep : task->file_dep) {
-      if (!fs.stat(dep).exists) missing.push_back(dep);
+    for (const std::string_view dep : task->file_dep) {
+      if (!fs.stat(std::string(dep)).exists) missing.emplace_back(dep);
     }
     if (!missing.empty()) {
       out.write(fmt::format("failed {} (Dependent file '{}' does not exist.)\n", task->name,
@@ -75,7 +75,8 @@ int execute_reset_dep(const Invocation& inv, const Parsed& parsed) {
     const bool same_checker = record != nullptr && record->checker == current_checker;
     std::vector<std::pair<std::string, FileSignature>> deps;
     deps.reserve(task->file_dep.size());
-    for (const std::string& dep : task->file_dep) {
+    for (const std::string_view dep_view : task->file_dep) {
+      const std::string dep(dep_view);
       const FileSignature* previous = same_checker ? record->find_dep(dep) : nullptr;
       deps.emplace_back(dep, take_signature(checker, fs, dep, fs.stat(dep), previous));
     }

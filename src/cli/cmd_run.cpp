@@ -262,7 +262,7 @@ void report_watch_set(AutoReport& report, const Invocation& inv, const DodoSessi
     if (graph.task_for_target(p) == TaskGraph::kNotFound) report.watch(fs::absolute(p).string());
   }
   for (const Task& task : graph.tasks()) {
-    for (const std::string& target : task.targets) report.ignore(fs::absolute(target).string());
+    for (const std::string_view target : task.targets) report.ignore(fs::absolute(target).string());
   }
   const std::string db = fs::absolute(session.options.get_string("dep_file", ".doit.db")).string();
   for (const char* side : {"", "-wal", "-shm", "-journal"}) report.ignore(db + side);

@@ -477,7 +477,7 @@ void Executor::Impl::create_delayed(int n) {
   const std::string base = placeholder.delayed_base.empty() ? name : placeholder.delayed_base;
   const std::shared_ptr<DelayedCreation> delayed = placeholder.delayed;
   const std::shared_ptr<RegexGroup> group = placeholder.regex_group;
-  const std::vector<std::string> file_dep = placeholder.file_dep;
+  const PathList file_dep = placeholder.file_dep;
   if (!delayed->created) {
     delayed->created = true;
     if (ex_.delayed_creator_ == nullptr) throw GraphError("delayed tasks cannot be created here");
@@ -778,7 +778,8 @@ void Executor::Impl::finish_execute(int n, TaskRun run, const Signatures& before
     handle_failure(n, std::move(f));
   };
   ex_.fs_.refresh();
-  for (const std::string& dep : task.file_dep) {
+  for (const std::string_view dep_view : task.file_dep) {
+    const std::string dep(dep_view);
     FileStat st;
     try {
       st = ex_.fs_.stat(dep);
@@ -898,7 +899,8 @@ std::vector<std::pair<std::string, FileSignature>> Executor::Impl::signatures_no
   std::vector<std::pair<std::string, FileSignature>> out;
   const TaskRecord* previous = ex_.db_.find(task.name);
   ex_.fs_.refresh();
-  for (const std::string& dep : task.file_dep) {
+  for (const std::string_view dep_view : task.file_dep) {
+    const std::string dep(dep_view);
     const FileStat st = ex_.fs_.stat(dep);
     if (!st.exists) continue;
     const FileSignature* old = previous ? previous->find_dep(dep) : nullptr;
@@ -931,7 +933,7 @@ void Executor::Impl::explain(const Task& task, const std::vector<std::string>& r
 
 std::vector<std::string> Executor::Impl::would_be_built(const Task& task) const {
   std::vector<std::string> out;
-  for (const std::string& dep : task.file_dep) {
+  for (const std::string_view dep : task.file_dep) {
     const int producer = graph_.task_for_target(dep);
     if (producer != TaskGraph::kNotFound && would_run_[producer]) {
       out.push_back(fmt::format("file_dep {} would be built by {}", python_repr(dep),

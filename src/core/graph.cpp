@@ -46,7 +46,7 @@ TaskGraph::TaskGraph(std::deque<Task> tasks) : tasks_(std::move(tasks)) {
   for (const Task& task : tasks_) targets += task.targets.size();
   by_target_.reserve(targets);
   for (int i = 0; i < size(); ++i) {
-    for (const std::string& target : tasks_[i].targets) {
+    for (const std::string_view target : tasks_[i].targets) {
       auto [it, inserted] = by_target_.emplace(target, i);
       if (!inserted) {
         throw GraphError(fmt::format(
@@ -69,7 +69,9 @@ void TaskGraph::add_tasks(std::vector<Task> tasks) {
     auto it = by_name_.find(task.name);
     if (it != by_name_.end()) {
       if (!tasks_[it->second].delayed) throw GraphError("Task names must be unique. " + task.name);
-      for (const std::string& target : tasks_[it->second].targets) by_target_.erase(target);
+      for (const std::string_view target : tasks_[it->second].targets) {
+        by_target_.erase(std::string(target));
+      }
       tasks_[it->second] = std::move(task);
       added.push_back(it->second);
     } else {
@@ -91,7 +93,7 @@ void TaskGraph::add_tasks(std::vector<Task> tasks) {
     plain.insert(plain.end(), expanded.begin(), expanded.end());
     task.task_dep = std::move(plain);
     check_dependencies(task);
-    for (const std::string& target : task.targets) {
+    for (const std::string_view target : task.targets) {
       auto [it, inserted] = by_target_.emplace(target, i);
       if (!inserted && it->second != i) {
         throw GraphError(fmt::format(
@@ -142,8 +144,8 @@ std::vector<std::string> TaskGraph::match(std::string_view pattern) const {
   return names;
 }
 
-void TaskGraph::add_implicit_deps(Task& task, const std::vector<std::string>& paths) const {
-  for (const std::string& path : paths) {
+void TaskGraph::add_implicit_deps(Task& task, const PathList& paths) const {
+  for (const std::string_view path : paths) {
     const int producer = task_for_target(path);
     if (producer == kNotFound) continue;
     const std::string& name = tasks_[producer].name;

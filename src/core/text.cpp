@@ -99,6 +99,17 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
   return out;
 }
 
+std::string join(const PathList& items, std::string_view sep) {
+  std::string out;
+  bool first = true;
+  for (const std::string_view item : items) {
+    if (!first) out += sep;
+    first = false;
+    out += item;
+  }
+  return out;
+}
+
 std::string utc_timestamp(std::int64_t nanoseconds_since_epoch, int digits) {
   constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
   std::int64_t seconds = nanoseconds_since_epoch / kNanosPerSecond;

@@ -115,11 +115,13 @@ Status check_status(const StatusInputs& in) {
     if (stop_early) return st;
   }
 
-  for (const std::string& target : task.targets) {
-    if (!target_exists(in.fs, target)) {
+  // One buffer for the paths handed to the file system (no allocation each).
+  std::string path;
+  for (const std::string_view target : task.targets) {
+    if (!target_exists(in.fs, path.assign(target))) {
       st.kind = Status::Kind::kRun;
-      st.changed = task.file_dep;
-      st.missing_targets.push_back(target);
+      st.changed = task.file_dep.to_vector();
+      st.missing_targets.emplace_back(target);
       if (stop_early) return st;
     }
   }
@@ -128,7 +130,7 @@ Status check_status(const StatusInputs& in) {
   const std::string_view current_checker = checker_name(in.checker);
   if (record != nullptr && !record->checker.empty() && record->checker != current_checker) {
     st.kind = Status::Kind::kRun;
-    st.changed = task.file_dep;
+    st.changed = task.file_dep.to_vector();
     st.checker_changed_from = record->checker;
     st.checker_changed_to = std::string(current_checker);
     if (stop_early) return st;
@@ -137,7 +139,7 @@ Status check_status(const StatusInputs& in) {
 
   if (record != nullptr && !record->deps.empty()) {
     const std::vector<std::string_view> current =
-        sorted_set(task.file_dep, [](const std::string& p) { return std::string_view(p); });
+        sorted_set(task.file_dep, [](std::string_view p) { return p; });
     const std::vector<std::string_view> previous =
         sorted_set(record->deps, [](const DepList::Entry& dep) { return dep.path; });
     if (previous != current) {
@@ -153,7 +155,8 @@ Status check_status(const StatusInputs& in) {
   }
 
   std::vector<std::string> changed;
-  for (const std::string& dep : task.file_dep) {
+  for (const std::string_view dep_view : task.file_dep) {
+    const std::string& dep = path.assign(dep_view);
     try {
       const FileStat now = in.fs.stat(dep);
       if (!now.exists) {

@@ -154,8 +154,8 @@ py::object PyTaskExtension::proxy(const Task& task) {
     for (const Action& action : task.actions) commands.append(py::str(action.cmd().command));
     actions = commands;
   }
-  kwargs["file_dep"] = py::cast(task.file_dep);
-  kwargs["targets"] = py::cast(task.targets);
+  kwargs["file_dep"] = py::cast(task.file_dep.to_vector());
+  kwargs["targets"] = py::cast(task.targets.to_vector());
   kwargs["task_dep"] = py::cast(task.task_dep);
   kwargs["setup"] = py::cast(task.setup);
   kwargs["calc_dep"] = py::cast(task.calc_dep);

@@ -290,32 +290,42 @@ class TaskConverter {
   }
 
   /// A list or tuple of str/Path; with `dedup`, later repeats are dropped.
-  std::vector<std::string> paths(const Task& task, const char* key, const char* what, py::handle v,
-                                 bool dedup) {
+  /// The text of a str is read in place, copied once into the list.
+  PathList paths(const Task& task, const char* key, const char* what, py::handle v, bool dedup) {
     if (!is_sequence(v)) bad_type(task.name, key, "list, tuple", v);
     const Py_ssize_t n = PySequence_Fast_GET_SIZE(v.ptr());
     PyObject** items = PySequence_Fast_ITEMS(v.ptr());
-    std::vector<std::string> out;
-    // Never reallocated below: the views in `seen` stay valid.
-    out.reserve(static_cast<size_t>(n));
+    const auto str_text = [](PyObject* item) -> std::optional<std::string_view> {
+      return PyUnicode_Check(item) ? utf8_view(item) : std::nullopt;
+    };
+    size_t text_bytes = 0;
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      if (const auto text = str_text(items[i])) text_bytes += text->size();
+    }
+    PathList out;
+    out.reserve(static_cast<size_t>(n), text_bytes);
     const bool linear = static_cast<size_t>(n) <= kLinearDedupLimit;
-    std::unordered_set<std::string_view> seen;
+    std::unordered_set<std::string> seen;  // for long lists
+    std::string converted;                 // a Path's text
     for (Py_ssize_t i = 0; i < n; ++i) {
       py::handle item = items[i];
-      std::string text;
-      if (!path_text(item, &text)) {
+      std::string_view text;
+      if (const auto in_place = str_text(item.ptr())) {
+        text = *in_place;
+      } else if (path_text(item, &converted)) {
+        text = converted;
+      } else {
         throw DodoError(fmt::format("{}. {} must be a str or Path from pathlib. Got '{}' ({})",
                                     task.name, what, py_repr(item), type_repr(item)));
       }
       if (dedup) {
         if (linear) {
-          if (std::find(out.begin(), out.end(), text) != out.end()) continue;
-        } else if (seen.contains(text)) {
+          if (out.contains(text)) continue;
+        } else if (!seen.emplace(text).second) {
           continue;
         }
       }
-      out.push_back(std::move(text));
-      if (dedup && !linear) seen.insert(out.back());
+      out.push_back(text);
     }
     return out;
   }
@@ -535,7 +545,7 @@ class TaskConverter {
       if (!PyCallable_Check(v.ptr())) bad_type(task.name, "title", "function, None", v);
       task.title_fn = std::make_shared<PyTitle>(py::reinterpret_borrow<py::object>(v));
     } else if (key == "watch") {
-      task.watch = paths(task, "watch", "watch", v, false);
+      task.watch = paths(task, "watch", "watch", v, false).to_vector();
     } else if (key == "io") {
       if (v.is_none()) return;
       if (!PyDict_Check(v.ptr())) bad_type(task.name, "io", "dict, None", v);

@@ -69,8 +69,9 @@ class PathList {
     return *this;
   }
 
-  std::size_t size() const { return count_; }
-  bool empty() const { return count_ == 0; }
+  /// Counts them (the list does not keep its size: one word less per list).
+  std::size_t size() const { return static_cast<std::size_t>(std::distance(begin(), end())); }
+  bool empty() const { return text_.empty(); }
   const_iterator begin() const { return const_iterator(text_.data()); }
   const_iterator end() const { return const_iterator(text_.data() + text_.size()); }
 
@@ -79,17 +80,13 @@ class PathList {
     char length[kLengthBytes];
     std::memcpy(length, &n, kLengthBytes);
     text_.append(length, kLengthBytes).append(path).push_back('\0');
-    ++count_;
   }
   void emplace_back(std::string_view path) { push_back(path); }
   /// Room for `count` more paths of `text_bytes` characters in all.
   void reserve(std::size_t count, std::size_t text_bytes) {
     text_.reserve(text_.size() + count * (kLengthBytes + 1) + text_bytes);
   }
-  void clear() {
-    text_.clear();
-    count_ = 0;
-  }
+  void clear() { text_.clear(); }
   bool contains(std::string_view path) const {
     for (const std::string_view p : *this) {
       if (p == path) return true;
@@ -104,7 +101,6 @@ class PathList {
   static constexpr std::size_t kLengthBytes = sizeof(std::uint32_t);
   /// Each path as its length (4 bytes, native order), its text, a NUL.
   std::string text_;
-  std::uint32_t count_ = 0;
 };
 
 }  // namespace doit

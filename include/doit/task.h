@@ -104,30 +104,45 @@ class StringFormatter {
                              std::string_view style) = 0;
 };
 
-/// A command action: a shell string, an argv list, or a computed command.
-struct CmdAction {
-  /// Run through /bin/sh -c (string) or exec'd directly (list).
-  bool shell = true;
-  std::string command;                    ///< shell text (before substitution)
-  std::vector<std::string> argv;          ///< argv when !shell
+/// The CmdAction options few commands have; kept apart from CmdAction and
+/// allocated only when one is set (most tasks' commands have none).
+struct CmdOptions {
   std::shared_ptr<CommandSource> source;  ///< when the command comes from a callable
   /// values key receiving the captured stdout (CmdAction save_out), "" if none.
   std::string save_out;
-  /// LongRunning / Interactive: output is not captured, goes to the terminal.
-  bool inherit_output = false;
-  /// LongRunning: the exit status is ignored.
-  bool ignore_status = false;
-  /// Interactive: "Interactive command failed" instead of "Command failed".
-  bool interactive = false;
   std::optional<std::string> cwd;
   /// CmdAction(buffering=N): N > 0 shows the live output as it comes, not
   /// line by line (progress bars that redraw a line with \r).
   int buffering = 0;
   /// Replacement environment ("NAME=VALUE"), as Popen's env.
   std::optional<std::vector<std::string>> env;
+};
+
+/// A command action: a shell string, an argv list, or a computed command.
+struct CmdAction {
+  /// Run through /bin/sh -c (string) or exec'd directly (list).
+  bool shell = true;
+  /// LongRunning / Interactive: output is not captured, goes to the terminal.
+  bool inherit_output = false;
+  /// LongRunning: the exit status is ignored.
+  bool ignore_status = false;
+  /// Interactive: "Interactive command failed" instead of "Command failed".
+  bool interactive = false;
+  std::string command;            ///< shell text (before substitution)
+  std::vector<std::string> argv;  ///< argv when !shell
+
+  /// Its options (all unset for most commands).
+  const CmdOptions& options() const;
+  /// Its options to change them (allocated on first use; a copy of the
+  /// action keeps the options it had).
+  CmdOptions& set_options();
 
   /// "Cmd: <text>"
   std::string description() const;
+
+ private:
+  /// Shared between copies until one of them changes its options.
+  std::shared_ptr<CmdOptions> options_;
 };
 
 struct Action {
@@ -258,8 +273,15 @@ struct GetArg {
 
 struct Task {
   std::string name;
+  // The flags side by side (no padding between them).
   /// False for `actions: None` (group tasks); an empty list is true.
   bool has_action_list = true;
+  bool clean_targets = false;
+  /// io: {'capture': False} turns capture off.
+  bool capture = true;
+  /// A group task (generator base, or `name: None`).
+  bool is_group = false;
+  std::optional<int> verbosity;
   std::vector<Action> actions;
   PathList file_dep;  ///< declaration order, no duplicates
   PathList targets;
@@ -268,18 +290,12 @@ struct Task {
   std::vector<std::string> calc_dep;
   std::vector<UptodateItem> uptodate;
   std::vector<Action> teardown;
-  bool clean_targets = false;
   std::vector<Action> clean;
   std::vector<std::string> watch;
   std::string doc;
-  std::optional<int> verbosity;
   std::shared_ptr<TitleFunction> title_fn;
-  /// io: {'capture': False} turns capture off.
-  bool capture = true;
   /// The group this sub-task belongs to ("" for top-level tasks).
   std::string subtask_of;
-  /// A group task (generator base, or `name: None`).
-  bool is_group = false;
   std::vector<ParamDef> params;
   /// Name of the param receiving the positional words, "" if none.
   std::string pos_arg;

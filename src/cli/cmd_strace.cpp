@@ -82,7 +82,7 @@ void wrap_actions(Task& task, const std::string& strace, const std::string& trac
   for (Action& action : task.actions) {
     if (!action.is_cmd()) continue;
     auto& cmd = std::get<CmdAction>(action.impl);
-    if (cmd.source) continue;
+    if (cmd.options().source) continue;
     if (cmd.shell) {
       std::string wrapped = "exec";
       for (const std::string& word : prefix) wrapped += " " + shell_quoted(word);

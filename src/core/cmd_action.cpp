@@ -14,17 +14,18 @@ std::variant<PreparedCommand, ActionOutcome> prepare_command(const CmdAction& cm
   ActionOutcome outcome;
   PreparedCommand prepared;
   SpawnSpec& spec = prepared.spec;
-  spec.cwd = cmd.cwd;
-  spec.env = cmd.env;
+  const CmdOptions& options = cmd.options();
+  spec.cwd = options.cwd;
+  spec.env = options.env;
   spec.capture = how.capture && !cmd.inherit_output;
   std::string& shown = prepared.shown;
   bool& shell = prepared.shell;
   shell = cmd.shell;
   std::string text = cmd.command;
   std::vector<std::string> argv = cmd.argv;
-  if (cmd.source) {
+  if (options.source) {
     try {
-      CommandSource::Command c = cmd.source->command(env);
+      CommandSource::Command c = options.source->command(env);
       if (std::holds_alternative<std::string>(c)) {
         text = std::get<std::string>(c);
       } else {
@@ -65,7 +66,7 @@ std::variant<PreparedCommand, ActionOutcome> prepare_command(const CmdAction& cm
     spec.argv = argv;
   }
   spec.own_group = how.own_group;
-  spec.echo_as_it_comes = cmd.buffering > 0;
+  spec.echo_as_it_comes = options.buffering > 0;
   return prepared;
 }
 
@@ -84,8 +85,8 @@ ActionOutcome command_outcome(const CmdAction& cmd, const PreparedCommand& prepa
   const std::string_view what = cmd.interactive ? "Interactive command" : "Command";
   if (cmd.ignore_status || pr.returncode == 0) {
     outcome.result = Json::string(outcome.out + outcome.err);
-    if (!cmd.save_out.empty()) {
-      outcome.values = Json::object({{cmd.save_out, Json::string(outcome.out)}});
+    if (const std::string& key = cmd.options().save_out; !key.empty()) {
+      outcome.values = Json::object({{key, Json::string(outcome.out)}});
     }
   } else if (pr.returncode > kMaxFailedStatus) {
     outcome.status = ActionOutcome::Status::kError;

@@ -680,7 +680,7 @@ bool Executor::Impl::begin_execute(int n, Signatures& before) {
                         std::chrono::system_clock::now().time_since_epoch())
                         .count(),
                     std::chrono::steady_clock::now()};
-  ex_.fs_.invalidate();  // its actions may change any file
+  if (!task.actions.empty()) ex_.fs_.invalidate();  // its actions may change any file
   if (ex_.options_.signatures_before_actions) before = signatures_now(task);
   return true;
 }

@@ -5,7 +5,7 @@
 namespace doit {
 
 std::string CmdAction::description() const {
-  if (source) return "Cmd: " + source->repr();
+  if (options_ && options_->source) return "Cmd: " + options_->source->repr();
   if (shell) return "Cmd: " + command;
   return "Cmd: " + python_list_repr(argv);
 }
@@ -30,11 +30,26 @@ const OptionValue* Task::option(std::string_view name) const {
 
 std::string Task::title() const { return title_fn ? title_fn->title(*this) : name; }
 
+const CmdOptions& CmdAction::options() const {
+  static const CmdOptions kNone;
+  return options_ ? *options_ : kNone;
+}
+
+CmdOptions& CmdAction::set_options() {
+  if (!options_) {
+    options_ = std::make_shared<CmdOptions>();
+  } else if (options_.use_count() > 1) {
+    options_ = std::make_shared<CmdOptions>(*options_);
+  }
+  return *options_;
+}
+
 void Task::drop_embedded_objects() {
   const auto drop = [](std::vector<Action>& list) {
     for (Action& action : list) {
       if (action.is_cmd()) {
-        std::get<CmdAction>(action.impl).source.reset();
+        auto& cmd = std::get<CmdAction>(action.impl);
+        if (cmd.options().source) cmd.set_options().source.reset();
       } else {
         action.impl = CmdAction{};
       }

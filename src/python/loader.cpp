@@ -405,12 +405,14 @@ class TaskConverter {
         cmd.argv = std::move(argv);
       }
     } else {
-      cmd.source = std::make_shared<PyCommandSource>(item);
+      cmd.set_options().source = std::make_shared<PyCommandSource>(item);
     }
-    if (!item.attr("save_out").is_none()) cmd.save_out = py::str(item.attr("save_out"));
+    if (!item.attr("save_out").is_none()) {
+      cmd.set_options().save_out = py::str(item.attr("save_out"));
+    }
     if (py::object buffering = py::getattr(item, "buffering", py::none());
         PyLong_Check(buffering.ptr())) {
-      cmd.buffering = buffering.cast<int>();
+      cmd.set_options().buffering = buffering.cast<int>();
     }
     if (py::isinstance(item, long_running_)) {
       cmd.inherit_output = true;
@@ -421,7 +423,7 @@ class TaskConverter {
     }
     py::dict pkwargs = item.attr("pkwargs");
     if (pkwargs.contains("cwd") && !pkwargs["cwd"].is_none()) {
-      cmd.cwd = py::str(pkwargs["cwd"]).cast<std::string>();
+      cmd.set_options().cwd = py::str(pkwargs["cwd"]).cast<std::string>();
     }
     if (pkwargs.contains("env") && !pkwargs["env"].is_none()) {
       std::vector<std::string> env;
@@ -429,7 +431,7 @@ class TaskConverter {
         env.push_back(py::str(kv.first).cast<std::string>() + "=" +
                       py::str(kv.second).cast<std::string>());
       }
-      cmd.env = std::move(env);
+      cmd.set_options().env = std::move(env);
     }
     return cmd;
   }

@@ -597,7 +597,7 @@ TEST_F(ExecutorTest, SaveOutStoresTheCapturedStdoutInValues) {
   t.name = "v";
   CmdAction cmd;
   cmd.command = "echo save-me; echo not-me >&2";
-  cmd.save_out = "out";
+  cmd.set_options().save_out = "out";
   t.actions.push_back(Action{cmd});
   EXPECT_EQ(run({t}, {"v"}), kRunSuccess);
   const TaskRecord* record = db_->find("v");

@@ -174,3 +174,27 @@ def test_an_edited_file_stats_only_its_task_again(tmp_path):
     assert edited["hash"] == 1
     # The edited task's file_deps are stat()ed again when its result is saved.
     assert noop["stat"] < edited["stat"] <= noop["stat"] + K_DEPS + 1, (noop, edited)
+
+
+def peak_rss_kib(project):
+    """The peak resident memory of a no-op `doit` in `project`, in KiB, as
+    the kernel accounts it. Started by /usr/bin/time: a process forked from
+    this big Python would carry Python's own peak in its count."""
+    argv = ["/usr/bin/time", "-f", "peak %M"] + doit_command()
+    proc = subprocess.run(argv, cwd=project.path, env=clean_env(), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return int(proc.stderr.splitlines()[-1].split()[1])
+
+
+def test_noop_memory_per_task(tmp_path):
+    """Memory, not time: what a no-op holds per task stays small (the task
+    dicts are not kept, paths are not copied per string...). Measured on the
+    growth between two sizes, so the interpreter's own share cancels out."""
+    sizes = (2000, 8000)
+    peaks = [peak_rss_kib(scaled_project(tmp_path / f"n{n}", n)) for n in sizes]
+    per_task_kib = (peaks[1] - peaks[0]) / (sizes[1] - sizes[0])
+    print("peak RSS", peaks, "KiB; per task", per_task_kib)
+    # About 2.5 KiB a task of 4 file_deps today; keeping every task dict
+    # alive, as doit-cpp did before, took 1.6 KiB more.
+    assert per_task_kib <= 3.2, (peaks, per_task_kib)

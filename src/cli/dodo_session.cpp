@@ -249,8 +249,10 @@ DodoSession open_dodo_unchecked(const Invocation& inv, const Command& cmd, const
 
 DodoSession::~DodoSession() {
   if (!graph) return;
-  for (size_t i = 0; i < graph->tasks().size(); ++i) {
-    graph->task(static_cast<int>(i)).drop_embedded_objects();
+  if (python::python_objects_held()) {
+    for (size_t i = 0; i < graph->tasks().size(); ++i) {
+      graph->task(static_cast<int>(i)).drop_embedded_objects();
+    }
   }
   keep_names_of(std::move(graph));
 }

@@ -174,8 +174,18 @@ py::object PyTaskExtension::proxy(const Task& task) {
   return proxy_;
 }
 
+namespace {
+bool g_python_objects_held = false;
+}  // namespace
+
+void note_python_objects_held() { g_python_objects_held = true; }
+bool python_objects_held() { return g_python_objects_held; }
+
 py::object task_proxy(const Task& task) {
-  if (!task.extension) task.extension = std::make_shared<PyTaskExtension>();
+  if (!task.extension) {
+    task.extension = std::make_shared<PyTaskExtension>();
+    note_python_objects_held();
+  }
   auto* ext = dynamic_cast<PyTaskExtension*>(task.extension.get());
   if (ext == nullptr) throw std::logic_error("task without Python data: " + task.name);
   return ext->proxy(task);

@@ -67,6 +67,13 @@ class PyTaskExtension : public TaskExtension {
   py::object proxy_;
 };
 
+/// Notes that a task was given a Python object (a callable, its extension,
+/// a param converter...).
+void note_python_objects_held();
+/// Whether any task was: if none was, the tasks need not be visited to let
+/// go of them before Python ends.
+bool python_objects_held();
+
 /// The proxy of `task` (creating it if needed).
 py::object task_proxy(const Task& task);
 

@@ -106,11 +106,19 @@ class TaskConverter {
   /// One params entry of `task` (also used for @task_params creators).
   ParamDef param_of(const Task& task, py::handle entry) { return param(task, entry); }
 
-  /// One task dict → Task. The dict is walked once to check its keys, then
-  /// each known key is looked up with an interned str: a few C API calls per
-  /// key and per list item, no Python objects made for the common types.
+  /// One task dict → Task. The dict is walked once: each key is found among
+  /// the interned task keys by its address (by its text when it is not one
+  /// of them), then the values are checked in kTaskKeys' order. A few C API
+  /// calls per key and per list item, no Python objects made for the
+  /// common types.
   Task convert(py::dict d) {
     Task task;
+    convert(d, task);
+    return task;
+  }
+
+  /// The same into `task`, a new Task (where it is to stay: no move).
+  void convert(py::dict d, Task& task) {
     py::handle name = dict_get(d, name_key_);
     py::object looked_up;
     if (!name) {
@@ -126,25 +134,49 @@ class TaskConverter {
       throw DodoError(fmt::format("Task {} must contain 'actions' field. {}", task.name,
                                   py_repr(user_view(d))));
     }
+    std::array<PyObject*, std::size(kTaskKeys)> values{};  // borrowed, by key
+    PyObject* subtask_of = nullptr;
+    PyObject* is_group = nullptr;
+    PyObject* placeholder = nullptr;
     PyObject* key = nullptr;
     PyObject* value = nullptr;
     Py_ssize_t pos = 0;
     while (PyDict_Next(d.ptr(), &pos, &key, &value)) {
+      if (const size_t k = interned_key_index(key); k < values.size()) {
+        values[k] = value;
+        continue;
+      }
+      if (key == subtask_of_key_.ptr()) {
+        subtask_of = value;
+        continue;
+      }
+      if (key == is_group_key_.ptr()) {
+        is_group = value;
+        continue;
+      }
+      if (key == placeholder_key_.ptr()) {
+        placeholder = value;
+        continue;
+      }
       const std::string text = str_of(key);
-      if (text.starts_with("_")) continue;  // added by doit._loader
-      if (!is_task_key(text)) {
+      if (text.starts_with("_")) {  // added by doit._loader
+        if (text == "_subtask_of") subtask_of = value;
+        if (text == "_is_group") is_group = value;
+        if (text == "_placeholder") placeholder = value;
+        continue;
+      }
+      const auto* found = std::find(std::begin(kTaskKeys), std::end(kTaskKeys), text);
+      if (found == std::end(kTaskKeys)) {
         throw DodoError(fmt::format("Task {} contains invalid field: '{}'", task.name, text));
       }
+      values[static_cast<size_t>(found - std::begin(kTaskKeys))] = value;
     }
-    for (size_t i = 0; i < std::size(kTaskKeys); ++i) {
-      if (py::handle v = dict_get(d, key_objects_[i])) convert_key(task, kTaskKeys[i], v);
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (values[i] != nullptr) convert_key(task, kTaskKeys[i], values[i]);
     }
-    py::handle subtask_of = dict_get(d, subtask_of_key_);
-    task.subtask_of = subtask_of && !subtask_of.is_none() ? str_of(subtask_of) : std::string();
-    py::handle is_group = dict_get(d, is_group_key_);
-    task.is_group = is_group && is_group.cast<bool>();
-    py::handle placeholder = dict_get(d, placeholder_key_);
-    if (placeholder && placeholder.cast<bool>()) {
+    if (subtask_of != nullptr && subtask_of != Py_None) task.subtask_of = str_of(subtask_of);
+    task.is_group = is_group != nullptr && py::handle(is_group).cast<bool>();
+    if (placeholder != nullptr && py::handle(placeholder).cast<bool>()) {
       task.delayed = delayed_creation(d["_delayed"]);
     }
     task.extension = PyTaskExtension::of(d);
@@ -153,7 +185,7 @@ class TaskConverter {
       task.options.emplace_back(task.pos_arg, OptionValue{nullptr, Json(), std::string()});
     }
     if (needs_proxy(d)) sync_from_proxy(task, task_proxy(task));
-    return task;
+    if (task.holds_embedded_objects()) note_python_objects_held();
   }
 
  private:
@@ -469,8 +501,13 @@ class TaskConverter {
     return u;
   }
 
-  static bool is_task_key(std::string_view key) {
-    return std::find(std::begin(kTaskKeys), std::end(kTaskKeys), key) != std::end(kTaskKeys);
+  /// The place in kTaskKeys of a key that is one of our interned key
+  /// objects (a dict literal's keys are interned), else past the end.
+  size_t interned_key_index(PyObject* key) const {
+    for (size_t i = 0; i < key_objects_.size(); ++i) {
+      if (key_objects_[i].ptr() == key) return i;
+    }
+    return key_objects_.size();
   }
 
   void convert_key(Task& task, std::string_view key, py::handle v) {
@@ -680,8 +717,27 @@ class StreamedTasks {
   /// a Python exception set when the task is invalid (InvalidTask carrying
   /// the message, which the loader's caller turns back into a DodoError).
   PyObject* take(PyObject* dict) {
+    tasks_.emplace_back();
     try {
-      tasks_.push_back(converter_.convert(py::reinterpret_borrow<py::dict>(dict)));
+      converter_.convert(py::reinterpret_borrow<py::dict>(dict), tasks_.back());
+    } catch (...) {
+      tasks_.pop_back();
+      return python_error();
+    }
+    const Task& task = tasks_.back();
+    if (sink_) {
+      for (const auto* list : {&task.file_dep, &task.targets}) {
+        batch_.insert(batch_.end(), list->begin(), list->end());
+      }
+      if (batch_.size() >= kBatch) flush();
+    }
+    return PyLong_FromSize_t(tasks_.size() - 1);
+  }
+
+  /// The C++ exception in flight as a Python one; nullptr for the C API.
+  static PyObject* python_error() {
+    try {
+      throw;
     } catch (const DodoError& e) {
       static auto* invalid_task =
           new py::object(py::module_::import("doit.exceptions").attr("InvalidTask"));
@@ -693,15 +749,10 @@ class StreamedTasks {
     } catch (const std::exception& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
       return nullptr;
+    } catch (...) {
+      PyErr_SetString(PyExc_RuntimeError, "unknown C++ exception while converting a task");
+      return nullptr;
     }
-    const Task& task = tasks_.back();
-    if (sink_) {
-      for (const auto* list : {&task.file_dep, &task.targets}) {
-        batch_.insert(batch_.end(), list->begin(), list->end());
-      }
-      if (batch_.size() >= kBatch) flush();
-    }
-    return PyLong_FromSize_t(tasks_.size() - 1);
   }
 
   /// The tasks of `entries` (the loader's list: tokens, and dicts it kept,

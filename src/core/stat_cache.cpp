@@ -7,7 +7,6 @@
 #include <bit>
 #include <condition_variable>
 #include <deque>
-#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -318,11 +317,8 @@ bool StatCache::start_journal() const {
   }
   if (pending < kMinPathsForJournal || pending < kMinPathsPerFolder * watch.size()) return false;
 
-  std::error_code ec;
-  const std::string cwd = std::filesystem::current_path(ec).string();
-  if (ec) return false;
   std::vector<bool> watched;
-  journal_ = FolderJournal::start(cwd, watch, &watched);
+  journal_ = FolderJournal::start(watch, &watched);
   if (!journal_) return false;
   folders_ = std::move(watch);
   for (size_t i = 0; i < table_.entries.size(); ++i) {

@@ -5,6 +5,7 @@
 // after a task ran, only the files the journal names are stat()ed again.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,6 +18,15 @@ namespace doit {
 
 class FolderJournal {
  public:
+  /// The watches are split across this many inotify instances, added by as
+  /// many threads: the kernel adds the watches of one instance one at a
+  /// time.
+  static constexpr std::size_t kInstances = 2;
+  /// A level of the tree (folders as deep) of fewer than kInstances times
+  /// this many folders is watched by the calling thread alone: starting a
+  /// thread costs about as much as a few dozen watches.
+  static constexpr std::size_t kMinWatchesPerThread = 256;
+
   /// Watches `folders` (as paths name them: relative to the process's
   /// working directory, or absolute; "" is the working directory itself).
   /// `watched[i]` tells whether folder i is watched: not when it is missing,
@@ -42,25 +52,29 @@ class FolderJournal {
   struct Builder;
 
   static constexpr std::uint32_t kNone = UINT32_MAX;
-
-  int fd_ = -1;
+  /// The inotify instances (-1: not open).
+  std::array<int, kInstances> fds_{-1, -1};
+  /// A watch: its descriptor and instance, as one number.
+  static std::uint32_t watch_id(int wd, std::size_t instance) {
+    return static_cast<std::uint32_t>(wd) * kInstances + static_cast<std::uint32_t>(instance);
+  }
   /// One watched path (a folder of the caller's, or one above one).
   struct Node {
     std::uint32_t name_offset = 0;  ///< its last component, in names_
     std::uint32_t name_length = 0;
-    std::uint32_t parent_wd = kNone;     ///< the watch of the folder above; kNone at the top
-    std::uint32_t first_folder = kNone;  ///< the caller's folders it stands for (next_folder_)
-    std::uint32_t next_same_wd = kNone;  ///< another path of the same folder
+    std::uint32_t parent_watch = kNone;     ///< watch_id() of the folder above; kNone at the top
+    std::uint32_t first_folder = kNone;     ///< the caller's folders it stands for (next_folder_)
+    std::uint32_t next_same_watch = kNone;  ///< another path of the same folder
   };
   std::vector<Node> nodes_;
   /// The last component of every node's path.
   std::string names_;
-  /// By watch descriptor: its first node, or kNone.
-  std::vector<std::uint32_t> node_of_wd_;
+  /// By watch_id(): its first node, or kNone.
+  std::vector<std::uint32_t> node_of_watch_;
   /// The caller's folders of a node (a folder can be named twice, "src" and
   /// "./src"): the next one, or kNone.
   std::vector<std::uint32_t> next_folder_;
-  /// The watched nodes below a watched node, by (parent_wd, name): a change
+  /// The watched nodes below a watched node, by (parent_watch, name): a change
   /// of one of these names changes what the paths resolve to. Open
   /// addressing over node indexes (kNone: empty), a power of two in size.
   std::vector<std::uint32_t> resolving_;
@@ -68,8 +82,12 @@ class FolderJournal {
   std::string_view name_of(const Node& n) const {
     return {names_.data() + n.name_offset, n.name_length};
   }
-  /// Whether `name` in the folder of watch `wd` is a watched path.
-  bool resolves(std::uint32_t wd, std::string_view name) const;
+  /// Whether `name` in the folder of `watch` (a watch_id()) is a watched
+  /// path.
+  bool resolves(std::uint32_t watch, std::string_view name) const;
+  /// read() for one instance.
+  bool read(std::size_t instance,
+            const std::function<void(size_t folder, std::string_view name)>& changed);
 };
 
 }  // namespace doit

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <deque>
 #include <optional>
+#include <system_error>
+#include <thread>
 
 namespace doit {
 namespace {
@@ -82,8 +84,8 @@ std::string_view last_component(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-std::size_t hash_child(std::uint32_t parent_wd, std::string_view name) {
-  return std::hash<std::string_view>{}(name) ^ (parent_wd * 0x9E3779B97F4A7C15ULL);
+std::size_t hash_child(std::uint32_t parent_watch, std::string_view name) {
+  return std::hash<std::string_view>{}(name) ^ (parent_watch * 0x9E3779B97F4A7C15ULL);
 }
 
 }  // namespace
@@ -95,6 +97,7 @@ struct FolderJournal::Builder {
     std::uint32_t parent = kNone;
     std::uint32_t first_folder = kNone;  ///< the caller's folders (next_folder)
     int wd = -1;                         ///< -1: not watched
+    std::uint8_t instance = 0;           ///< of the watch
   };
   std::vector<Path> paths;
   /// Open addressing over `paths` by text (kNone: empty).
@@ -142,19 +145,41 @@ struct FolderJournal::Builder {
     for (std::uint32_t n = 0; n < paths.size(); ++n) find(paths[n].text) = n;
   }
 
-  /// Watches the paths of `order` (parents before children) on `fd`; false
-  /// when no watch is left.
-  bool watch(int fd, std::span<const std::uint32_t> order) {
+  /// Watches the paths of `order` (their parents done) on `fds[instance]`;
+  /// false when no watch is left.
+  bool watch(const std::array<int, kInstances>& fds, size_t instance,
+             std::span<const std::uint32_t> order) {
     std::string buffer;
     for (const std::uint32_t n : order) {
       Path& p = paths[n];
       if (p.parent != kNone && paths[p.parent].wd < 0) continue;
       const std::uint32_t mask = kFolderEvents | (p.first_folder != kNone ? kNameEvents : 0);
       buffer.assign(p.text.empty() ? std::string_view(".") : p.text);
-      p.wd = ::inotify_add_watch(fd, buffer.c_str(), mask | kWatchFlags);
+      p.wd = ::inotify_add_watch(fds[instance], buffer.c_str(), mask | kWatchFlags);
+      p.instance = static_cast<std::uint8_t>(instance);
       if (p.wd < 0 && (errno == ENOSPC || errno == ENOMEM || errno == EMFILE)) return false;
     }
     return true;
+  }
+
+  /// Watches the paths of `level` (their parents done): split between this
+  /// thread and another when there are enough of them and a second
+  /// instance. False when no watch is left.
+  bool watch_level(const std::array<int, kInstances>& fds, std::span<const std::uint32_t> level) {
+    if (fds[1] < 0 || level.size() < kInstances * kMinWatchesPerThread) {
+      return watch(fds, 0, level);
+    }
+    const size_t half = level.size() / 2;
+    bool other_ok = true;
+    std::thread other;
+    try {
+      other = std::thread([&] { other_ok = watch(fds, 1, level.subspan(half)); });
+    } catch (const std::system_error&) {
+      return watch(fds, 0, level);
+    }
+    const bool ok = watch(fds, 0, level.first(half));
+    other.join();
+    return ok && other_ok;
   }
 };
 
@@ -204,26 +229,31 @@ std::unique_ptr<FolderJournal> FolderJournal::start(std::span<const std::string_
     for (std::uint32_t n = 0; n < b.paths.size(); ++n) order[at[depth[n]]++] = n;
   }
 
+  // Without a second instance (none left), one does all.
   std::unique_ptr<FolderJournal> journal(new FolderJournal());
-  journal->fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (journal->fd_ < 0) return nullptr;
-  if (!b.watch(journal->fd_, order)) return nullptr;
+  for (int& fd : journal->fds_) fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (journal->fds_[0] < 0) return nullptr;
+  for (size_t d = 0; d + 1 < level_start.size(); ++d) {
+    const std::span<const std::uint32_t> level(order.data() + level_start[d],
+                                               level_start[d + 1] - level_start[d]);
+    if (!b.watch_level(journal->fds_, level)) return nullptr;
+  }
 
   // What read() needs: the watched paths by watch, their names, and which
   // names are watched paths.
   FolderJournal& j = *journal;
   size_t watches = 0;
   size_t names_size = 0;
-  int max_wd = 0;
+  std::uint32_t max_watch = 0;
   for (const Builder::Path& p : b.paths) {
     if (p.wd < 0) continue;
     ++watches;
     names_size += last_component(p.text).size();
-    max_wd = std::max(max_wd, p.wd);
+    max_watch = std::max(max_watch, watch_id(p.wd, p.instance));
   }
   j.nodes_.reserve(watches);
   j.names_.reserve(names_size);
-  j.node_of_wd_.assign(static_cast<size_t>(max_wd) + 1, kNone);
+  j.node_of_watch_.assign(static_cast<size_t>(max_watch) + 1, kNone);
   j.resolving_.assign(std::bit_ceil((watches + 1) * kSlotsPerPath), kNone);
   for (const Builder::Path& p : b.paths) {
     if (p.wd < 0) continue;
@@ -234,14 +264,15 @@ std::unique_ptr<FolderJournal> FolderJournal::start(std::span<const std::string_
     node.name_length = static_cast<std::uint32_t>(name.size());
     j.names_.append(name);
     node.first_folder = p.first_folder;
-    std::uint32_t& first_of_wd = j.node_of_wd_[static_cast<size_t>(p.wd)];
-    node.next_same_wd = first_of_wd;
-    first_of_wd = n;
+    std::uint32_t& first_of_watch = j.node_of_watch_[watch_id(p.wd, p.instance)];
+    node.next_same_watch = first_of_watch;
+    first_of_watch = n;
     for (std::uint32_t f = p.first_folder; f != kNone; f = next_folder[f]) (*watched)[f] = true;
     if (p.parent == kNone) continue;
-    node.parent_wd = static_cast<std::uint32_t>(b.paths[p.parent].wd);
+    const Builder::Path& parent = b.paths[p.parent];
+    node.parent_watch = watch_id(parent.wd, parent.instance);
     const size_t mask = j.resolving_.size() - 1;
-    size_t i = hash_child(node.parent_wd, name) & mask;
+    size_t i = hash_child(node.parent_watch, name) & mask;
     while (j.resolving_[i] != kNone) i = (i + 1) & mask;
     j.resolving_[i] = n;
   }
@@ -250,22 +281,32 @@ std::unique_ptr<FolderJournal> FolderJournal::start(std::span<const std::string_
 }
 
 FolderJournal::~FolderJournal() {
-  if (fd_ >= 0) ::close(fd_);
+  for (const int fd : fds_) {
+    if (fd >= 0) ::close(fd);
+  }
 }
 
-bool FolderJournal::resolves(std::uint32_t wd, std::string_view name) const {
+bool FolderJournal::resolves(std::uint32_t watch, std::string_view name) const {
   const size_t mask = resolving_.size() - 1;
-  for (size_t i = hash_child(wd, name) & mask; resolving_[i] != kNone; i = (i + 1) & mask) {
+  for (size_t i = hash_child(watch, name) & mask; resolving_[i] != kNone; i = (i + 1) & mask) {
     const Node& n = nodes_[resolving_[i]];
-    if (n.parent_wd == wd && name_of(n) == name) return true;
+    if (n.parent_watch == watch && name_of(n) == name) return true;
   }
   return false;
 }
 
 bool FolderJournal::read(const std::function<void(size_t, std::string_view)>& changed) {
+  for (size_t instance = 0; instance < kInstances; ++instance) {
+    if (fds_[instance] >= 0 && !read(instance, changed)) return false;
+  }
+  return true;
+}
+
+bool FolderJournal::read(size_t instance,
+                         const std::function<void(size_t, std::string_view)>& changed) {
   alignas(inotify_event) char buffer[64 * 1024];
   for (;;) {
-    const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+    const ssize_t n = ::read(fds_[instance], buffer, sizeof buffer);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno == EAGAIN;
@@ -275,11 +316,12 @@ bool FolderJournal::read(const std::function<void(size_t, std::string_view)>& ch
       at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
       if ((event->mask & kLost) != 0) return false;
       if (event->len == 0 || event->wd < 0) continue;
-      const auto wd = static_cast<std::uint32_t>(event->wd);
-      if (wd >= node_of_wd_.size() || node_of_wd_[wd] == kNone) continue;
+      const std::uint32_t watch = watch_id(event->wd, instance);
+      if (watch >= node_of_watch_.size() || node_of_watch_[watch] == kNone) continue;
       const std::string_view name(event->name, ::strnlen(event->name, event->len));
-      if (resolves(wd, name)) return false;
-      for (std::uint32_t node = node_of_wd_[wd]; node != kNone; node = nodes_[node].next_same_wd) {
+      if (resolves(watch, name)) return false;
+      for (std::uint32_t node = node_of_watch_[watch]; node != kNone;
+           node = nodes_[node].next_same_watch) {
         for (std::uint32_t f = nodes_[node].first_folder; f != kNone; f = next_folder_[f]) {
           changed(f, name);
         }

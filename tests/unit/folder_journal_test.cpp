@@ -78,6 +78,41 @@ TEST_F(FolderJournalTest, ReportsTheNamesChangedInEachWatchedFolder) {
   EXPECT_EQ(read(*journal), Changes{});  // each change once
 }
 
+// Enough folders at one level for their watches to be split between two
+// threads and two inotify instances (few more: each folder removed costs a
+// millisecond or more on some disks).
+TEST_F(FolderJournalTest, WatchesSplitBetweenInstancesReportChangesAndEndWhenAParentMoves) {
+  const int count =
+      static_cast<int>(FolderJournal::kInstances * FolderJournal::kMinWatchesPerThread) + 8;
+  fs::create_directory("top");
+  std::vector<std::string> folders;
+  for (int d = 0; d < count; ++d) {
+    folders.push_back(fmt::format("top/d{}", d));
+    fs::create_directory(folders.back());
+  }
+  std::vector<bool> watched;
+  auto journal = FolderJournal::start(views(folders), &watched);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(watched, std::vector<bool>(folders.size(), true));
+  Changes want;
+  for (int d = 0; d < count; d += 37) {  // in both halves
+    write(folders[d] + "/f.txt", "created");
+    want.emplace(d, "f.txt");
+  }
+  write(folders.back() + "/g.txt", "created");
+  want.emplace(count - 1, "g.txt");
+  EXPECT_EQ(read(*journal), want);
+
+  for (const int moved : {0, count - 1, -1}) {  // in either instance, or above both
+    const std::string path = moved < 0 ? "top" : folders[moved];
+    journal = FolderJournal::start(views(folders), &watched);
+    ASSERT_NE(journal, nullptr);
+    fs::rename(path, "moved");
+    EXPECT_EQ(read(*journal), std::nullopt) << path;
+    fs::rename("moved", path);
+  }
+}
+
 TEST_F(FolderJournalTest, AFolderNamedRelativelyOrAbsolutelyIsTheSameFolder) {
   make_folders(1);
   fs::create_directories("a/b");

@@ -1,6 +1,7 @@
 #include "doit/folder_journal.h"
 
 #include <limits.h>
+#include <poll.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -296,8 +297,21 @@ bool FolderJournal::resolves(std::uint32_t watch, std::string_view name) const {
 }
 
 bool FolderJournal::read(const std::function<void(size_t, std::string_view)>& changed) {
+  // Called before every check: one syscall asks both instances whether
+  // anything happened.
+  std::array<pollfd, kInstances> polled{};
   for (size_t instance = 0; instance < kInstances; ++instance) {
-    if (fds_[instance] >= 0 && !read(instance, changed)) return false;
+    polled[instance] = pollfd{fds_[instance], POLLIN, 0};  // fd -1: ignored
+  }
+  int ready;
+  do {
+    ready = ::poll(polled.data(), polled.size(), 0);
+  } while (ready < 0 && errno == EINTR);
+  if (ready < 0) return false;
+  for (size_t instance = 0; instance < kInstances && ready > 0; ++instance) {
+    if (polled[instance].revents == 0) continue;
+    --ready;
+    if ((polled[instance].revents & ~POLLIN) != 0 || !read(instance, changed)) return false;
   }
   return true;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -32,6 +33,8 @@ constexpr std::uint32_t kLost =
     IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT;
 /// The path tables have at least this many slots per path (load <= 1/2).
 constexpr size_t kSlotsPerPath = 2;
+/// Watches a thread adds at a time, of a level shared between threads.
+constexpr size_t kWatchesPerBlock = 64;
 
 /// Whether `path` is in the form the journal watches: no "." or empty
 /// component, no trailing "/" (but "/" itself), no "..".
@@ -163,24 +166,34 @@ struct FolderJournal::Builder {
     return true;
   }
 
-  /// Watches the paths of `level` (their parents done): split between this
+  /// Watches the paths of `level` (their parents done): shared between this
   /// thread and another when there are enough of them and a second
   /// instance. False when no watch is left.
   bool watch_level(const std::array<int, kInstances>& fds, std::span<const std::uint32_t> level) {
     if (fds[1] < 0 || level.size() < kInstances * kMinWatchesPerThread) {
       return watch(fds, 0, level);
     }
-    const size_t half = level.size() / 2;
-    bool other_ok = true;
+    // Both take blocks from a shared counter: a thread the scheduler delays
+    // (the machine is shared) holds back no one.
+    std::atomic<size_t> next{0};
+    std::atomic<bool> full{false};
+    const auto take_blocks = [&](size_t instance) {
+      for (;;) {
+        const size_t begin = next.fetch_add(kWatchesPerBlock, std::memory_order_relaxed);
+        if (begin >= level.size() || full.load(std::memory_order_relaxed)) return;
+        const size_t count = std::min(kWatchesPerBlock, level.size() - begin);
+        if (!watch(fds, instance, level.subspan(begin, count))) full = true;
+      }
+    };
     std::thread other;
     try {
-      other = std::thread([&] { other_ok = watch(fds, 1, level.subspan(half)); });
+      other = std::thread(take_blocks, 1);
     } catch (const std::system_error&) {
-      return watch(fds, 0, level);
+      // this thread does it all
     }
-    const bool ok = watch(fds, 0, level.first(half));
-    other.join();
-    return ok && other_ok;
+    take_blocks(0);
+    if (other.joinable()) other.join();
+    return !full;
   }
 };
 

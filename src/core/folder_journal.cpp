@@ -294,10 +294,20 @@ std::unique_ptr<FolderJournal> FolderJournal::start(std::span<const std::string_
   return journal;
 }
 
+// Closing an instance waits for the kernel to free its watches, mostly a
+// grace period of several milliseconds: the instances are closed at the
+// same time, so that they wait together, not one after the other.
 FolderJournal::~FolderJournal() {
-  for (const int fd : fds_) {
-    if (fd >= 0) ::close(fd);
+  std::thread other;
+  if (fds_[1] >= 0) {
+    try {
+      other = std::thread([fd = fds_[1]] { ::close(fd); });
+    } catch (const std::system_error&) {
+      ::close(fds_[1]);
+    }
   }
+  if (fds_[0] >= 0) ::close(fds_[0]);
+  if (other.joinable()) other.join();
 }
 
 bool FolderJournal::resolves(std::uint32_t watch, std::string_view name) const {

@@ -22,9 +22,9 @@ class FolderJournal {
   /// many threads: the kernel adds the watches of one instance one at a
   /// time.
   static constexpr std::size_t kInstances = 2;
-  /// A level of the tree (folders as deep) of fewer than kInstances times
-  /// this many folders is watched by the calling thread alone: starting a
-  /// thread costs about as much as a few dozen watches.
+  /// Fewer folders (with those above them) than kInstances times this many
+  /// are watched by the calling thread alone: starting a thread costs about
+  /// as much as a few dozen watches.
   static constexpr std::size_t kMinWatchesPerThread = 256;
 
   /// Watches `folders` (as paths name them: relative to the process's

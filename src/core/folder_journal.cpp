@@ -33,7 +33,7 @@ constexpr std::uint32_t kLost =
     IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT;
 /// The path tables have at least this many slots per path (load <= 1/2).
 constexpr size_t kSlotsPerPath = 2;
-/// Watches a thread adds at a time, of a level shared between threads.
+/// Watches a thread adds at a time, when two share the work.
 constexpr size_t kWatchesPerBlock = 64;
 
 /// Whether `path` is in the form the journal watches: no "." or empty
@@ -100,7 +100,7 @@ struct FolderJournal::Builder {
     std::string_view text;  ///< clean; relative to the working directory, or absolute
     std::uint32_t parent = kNone;
     std::uint32_t first_folder = kNone;  ///< the caller's folders (next_folder)
-    int wd = -1;                         ///< -1: not watched
+    int wd = -1;                         ///< -1: not watched (kPending: not yet)
     std::uint8_t instance = 0;           ///< of the watch
   };
   std::vector<Path> paths;
@@ -149,51 +149,70 @@ struct FolderJournal::Builder {
     for (std::uint32_t n = 0; n < paths.size(); ++n) find(paths[n].text) = n;
   }
 
-  /// Watches the paths of `order` (their parents done) on `fds[instance]`;
-  /// false when no watch is left.
-  bool watch(const std::array<int, kInstances>& fds, size_t instance,
-             std::span<const std::uint32_t> order) {
-    std::string buffer;
-    for (const std::uint32_t n : order) {
-      Path& p = paths[n];
-      if (p.parent != kNone && paths[p.parent].wd < 0) continue;
-      const std::uint32_t mask = kFolderEvents | (p.first_folder != kNone ? kNameEvents : 0);
-      buffer.assign(p.text.empty() ? std::string_view(".") : p.text);
-      p.wd = ::inotify_add_watch(fds[instance], buffer.c_str(), mask | kWatchFlags);
-      p.instance = static_cast<std::uint8_t>(instance);
-      if (p.wd < 0 && (errno == ENOSPC || errno == ENOMEM || errno == EMFILE)) return false;
-    }
-    return true;
-  }
-
-  /// Watches the paths of `level` (their parents done): shared between this
-  /// thread and another when there are enough of them and a second
+  /// Watches the paths of `order` (parents before children) on `fds`,
+  /// with a second thread when there are enough of them and a second
   /// instance. False when no watch is left.
-  bool watch_level(const std::array<int, kInstances>& fds, std::span<const std::uint32_t> level) {
-    if (fds[1] < 0 || level.size() < kInstances * kMinWatchesPerThread) {
-      return watch(fds, 0, level);
-    }
-    // Both take blocks from a shared counter: a thread the scheduler delays
-    // (the machine is shared) holds back no one.
+  bool watch(const std::array<int, kInstances>& fds, std::span<const std::uint32_t> order) {
+    for (Path& p : paths) p.wd = kPending;
     std::atomic<size_t> next{0};
     std::atomic<bool> full{false};
-    const auto take_blocks = [&](size_t instance) {
-      for (;;) {
-        const size_t begin = next.fetch_add(kWatchesPerBlock, std::memory_order_relaxed);
-        if (begin >= level.size() || full.load(std::memory_order_relaxed)) return;
-        const size_t count = std::min(kWatchesPerBlock, level.size() - begin);
-        if (!watch(fds, instance, level.subspan(begin, count))) full = true;
-      }
-    };
     std::thread other;
-    try {
-      other = std::thread(take_blocks, 1);
-    } catch (const std::system_error&) {
-      // this thread does it all
+    if (fds[1] >= 0 && order.size() >= kInstances * kMinWatchesPerThread) {
+      try {
+        other = std::thread([&] { take_blocks(fds, 1, order, next, full); });
+      } catch (const std::system_error&) {
+        // this thread does it all
+      }
     }
-    take_blocks(0);
+    take_blocks(fds, 0, order, next, full);
     if (other.joinable()) other.join();
     return !full;
+  }
+
+ private:
+  /// Path::wd while no thread has watched the path yet.
+  static constexpr int kPending = -2;
+
+  /// Takes blocks of `order` from `next` until none is left (or `full`):
+  /// a thread the scheduler delays (the machine is shared) holds back no
+  /// one. A path whose parent the other thread has not watched yet waits
+  /// for it (only the few paths just below the top ones can).
+  void take_blocks(const std::array<int, kInstances>& fds, size_t instance,
+                   std::span<const std::uint32_t> order, std::atomic<size_t>& next,
+                   std::atomic<bool>& full) {
+    std::string buffer;
+    for (;;) {
+      const size_t begin = next.fetch_add(kWatchesPerBlock, std::memory_order_relaxed);
+      if (begin >= order.size() || full.load(std::memory_order_relaxed)) return;
+      const size_t end = std::min(order.size(), begin + kWatchesPerBlock);
+      for (size_t i = begin; i < end; ++i) {
+        Path& p = paths[order[i]];
+        int wd = -1;
+        if (p.parent == kNone || parent_watched(paths[p.parent], full)) {
+          const std::uint32_t mask = kFolderEvents | (p.first_folder != kNone ? kNameEvents : 0);
+          buffer.assign(p.text.empty() ? std::string_view(".") : p.text);
+          wd = ::inotify_add_watch(fds[instance], buffer.c_str(), mask | kWatchFlags);
+          if (wd < 0 && (errno == ENOSPC || errno == ENOMEM || errno == EMFILE)) {
+            full.store(true, std::memory_order_relaxed);
+            return;
+          }
+        }
+        p.instance = static_cast<std::uint8_t>(instance);
+        std::atomic_ref<int>(p.wd).store(wd, std::memory_order_release);
+      }
+    }
+  }
+
+  /// Whether `parent` is watched, once a thread has tried; false when no
+  /// watch is left.
+  static bool parent_watched(Path& parent, const std::atomic<bool>& full) {
+    const std::atomic_ref<int> wd(parent.wd);
+    for (;;) {
+      const int v = wd.load(std::memory_order_acquire);
+      if (v != kPending) return v >= 0;
+      if (full.load(std::memory_order_relaxed)) return false;
+      std::this_thread::yield();
+    }
   }
 };
 
@@ -243,15 +262,11 @@ std::unique_ptr<FolderJournal> FolderJournal::start(std::span<const std::string_
     for (std::uint32_t n = 0; n < b.paths.size(); ++n) order[at[depth[n]]++] = n;
   }
 
-  // Without a second instance (none left), one does all.
+  // Without a second instance (none left), one thread does all.
   std::unique_ptr<FolderJournal> journal(new FolderJournal());
   for (int& fd : journal->fds_) fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (journal->fds_[0] < 0) return nullptr;
-  for (size_t d = 0; d + 1 < level_start.size(); ++d) {
-    const std::span<const std::uint32_t> level(order.data() + level_start[d],
-                                               level_start[d + 1] - level_start[d]);
-    if (!b.watch_level(journal->fds_, level)) return nullptr;
-  }
+  if (!b.watch(journal->fds_, order)) return nullptr;
 
   // What read() needs: the watched paths by watch, their names, and which
   // names are watched paths.

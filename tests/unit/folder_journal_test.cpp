@@ -78,10 +78,10 @@ TEST_F(FolderJournalTest, ReportsTheNamesChangedInEachWatchedFolder) {
   EXPECT_EQ(read(*journal), Changes{});  // each change once
 }
 
-// Enough folders at one level for their watches to be shared between two
-// threads and two inotify instances; which instance gets which folder is
-// up to the scheduler, so changes are made all over the level. (Few more:
-// each folder removed costs a millisecond or more on some disks.)
+// Enough folders for their watches to be shared between two threads and
+// two inotify instances; which instance gets which folder is up to the
+// scheduler, so changes are made all over. (Few more: each folder removed
+// costs a millisecond or more on some disks.)
 TEST_F(FolderJournalTest, WatchesSharedBetweenInstancesReportChangesAndEndWhenAParentMoves) {
   const int count =
       static_cast<int>(FolderJournal::kInstances * FolderJournal::kMinWatchesPerThread) + 8;
@@ -112,6 +112,17 @@ TEST_F(FolderJournalTest, WatchesSharedBetweenInstancesReportChangesAndEndWhenAP
     EXPECT_EQ(read(*journal), std::nullopt) << path;
     fs::rename("moved", path);
   }
+}
+
+TEST_F(FolderJournalTest, ManyFoldersBelowAMissingOneAreNotWatched) {
+  std::vector<std::string> folders;
+  for (size_t d = 0; d < FolderJournal::kInstances * FolderJournal::kMinWatchesPerThread; ++d) {
+    folders.push_back(fmt::format("missing/d{}", d));
+  }
+  std::vector<bool> watched;
+  auto journal = FolderJournal::start(views(folders), &watched);
+  ASSERT_NE(journal, nullptr);
+  EXPECT_EQ(watched, std::vector<bool>(folders.size(), false));
 }
 
 TEST_F(FolderJournalTest, AFolderNamedRelativelyOrAbsolutelyIsTheSameFolder) {

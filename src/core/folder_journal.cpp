@@ -33,6 +33,11 @@ constexpr std::uint32_t kLost =
     IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT;
 /// The path tables have at least this many slots per path (load <= 1/2).
 constexpr size_t kSlotsPerPath = 2;
+/// The path table first has room for this many paths per folder of the
+/// caller's (with the folders above them); it grows if need be.
+constexpr size_t kPathsPerFolder = 2;
+/// Fibonacci hashing's multiplier: spreads a watch's number over the bits.
+constexpr std::uint64_t kGoldenRatio64 = 0x9E3779B97F4A7C15ULL;
 /// Watches a thread adds at a time, when two share the work.
 constexpr size_t kWatchesPerBlock = 64;
 
@@ -89,7 +94,7 @@ std::string_view last_component(std::string_view path) {
 }
 
 std::size_t hash_child(std::uint32_t parent_watch, std::string_view name) {
-  return std::hash<std::string_view>{}(name) ^ (parent_watch * 0x9E3779B97F4A7C15ULL);
+  return std::hash<std::string_view>{}(name) ^ (parent_watch * kGoldenRatio64);
 }
 
 }  // namespace
@@ -110,8 +115,9 @@ struct FolderJournal::Builder {
   std::deque<std::string> texts;
 
   explicit Builder(size_t folders) {
-    paths.reserve(folders + folders / 8 + 8);
-    slots.assign(std::bit_ceil((folders + 8) * kSlotsPerPath * 2), kNone);
+    paths.reserve(folders * kPathsPerFolder);
+    slots.assign(std::bit_ceil(std::max<size_t>(folders, 1) * kPathsPerFolder * kSlotsPerPath),
+                 kNone);
   }
 
   /// The path of `text`, added with the folders above it if new.
@@ -139,7 +145,8 @@ struct FolderJournal::Builder {
 
   std::uint32_t& find(std::string_view text) {
     const size_t mask = slots.size() - 1;
-    for (size_t i = std::hash<std::string_view>{}(text)&mask;; i = (i + 1) & mask) {
+    const size_t h = std::hash<std::string_view>{}(text);
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
       if (slots[i] == kNone || paths[slots[i]].text == text) return slots[i];
     }
   }
@@ -176,7 +183,8 @@ struct FolderJournal::Builder {
   /// Takes blocks of `order` from `next` until none is left (or `full`):
   /// a thread the scheduler delays (the machine is shared) holds back no
   /// one. A path whose parent the other thread has not watched yet waits
-  /// for it (only the few paths just below the top ones can).
+  /// for it: the parent comes earlier in `order`, so the other thread is at
+  /// it or before it, and waits for nothing this thread has still to do.
   void take_blocks(const std::array<int, kInstances>& fds, size_t instance,
                    std::span<const std::uint32_t> order, std::atomic<size_t>& next,
                    std::atomic<bool>& full) {

@@ -6,11 +6,10 @@
 #include <atomic>
 #include <bit>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
-#include <filesystem>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
 #include <xxhash.h>
 
@@ -261,28 +260,59 @@ constexpr size_t kMinPathsForJournal = 64;
 /// still to be asked for, on average, are worth it.
 constexpr size_t kMinPathsPerFolder = 2;
 
-std::string_view folder_of(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string_view::npos) return {};
-  return slash == 0 ? path.substr(0, 1) : path.substr(0, slash);
-}
+/// The folders of a run's paths, each once, numbered in the order first
+/// seen.
+class FolderIndex {
+ public:
+  explicit FolderIndex(size_t expected)
+      : slots_(std::bit_ceil(std::max<size_t>(expected, kFirstEntries) * kSlotsPerEntry),
+               kEmptySlot) {}
 
-/// Names whose stat() a change in their folder cannot be read from.
-bool plain_name(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  const std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
-  return !name.empty() && name != "." && name != "..";
-}
+  /// The number of `folder`, added if new.
+  std::uint32_t add(std::string_view folder) {
+    if ((folders_.size() + 1) * kSlotsPerEntry > slots_.size()) grow();
+    std::uint32_t& slot = find(folder, hash_path(folder));
+    if (slot == kEmptySlot) {
+      slot = static_cast<std::uint32_t>(folders_.size());
+      folders_.push_back(folder);
+    }
+    return slot;
+  }
+  const std::vector<std::string_view>& folders() const { return folders_; }
+
+ private:
+  static constexpr std::uint32_t kEmptySlot = UINT32_MAX;
+
+  std::uint32_t& find(std::string_view folder, std::uint32_t h) {
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == kEmptySlot || folders_[slots_[i]] == folder) return slots_[i];
+    }
+  }
+  void grow() {
+    slots_.assign(slots_.size() * 2, kEmptySlot);
+    for (std::uint32_t n = 0; n < folders_.size(); ++n) {
+      find(folders_[n], hash_path(folders_[n])) = n;
+    }
+  }
+
+  std::vector<std::uint32_t> slots_;
+  std::vector<std::string_view> folders_;
+};
+
+/// Paths per folder, at least, expected when the folder table is sized.
+constexpr size_t kPathsPerFolderGuess = 8;
 
 }  // namespace
 
 bool StatCache::start_journal() const {
   // The folders of the paths not asked for yet (paths of tasks to come);
-  // consecutive paths share their folder most of the time.
-  std::unordered_map<std::string_view, std::uint32_t> index;
-  std::vector<std::string_view> folders;
-  std::vector<bool> wanted;  // per folder: holds a path to come
+  // consecutive paths share their folder most of the time. Names whose
+  // stat() a change in their folder cannot be read from ("", ".", "..")
+  // are left out.
   const std::vector<Entry>& entries = table_.entries;
+  FolderIndex index(entries.size() / kPathsPerFolderGuess);
+  std::vector<std::uint8_t> wanted;  // per folder: holds a path to come
   std::vector<std::uint32_t> folder_of_entry(entries.size(), UINT32_MAX);
   std::string_view last;
   std::uint32_t last_index = UINT32_MAX;
@@ -290,39 +320,42 @@ bool StatCache::start_journal() const {
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     if (!e.ok || !e.wanted() || (e.bits & (Entry::kIsDir | Entry::kAliased)) != 0) continue;
-    const std::string_view path = text_of(e);
-    if (!plain_name(path)) continue;
-    const std::string_view folder = folder_of(path);
+    const char* text = table_.text.data() + e.offset;
+    const auto* slash = static_cast<const char*>(::memrchr(text, '/', e.length));
+    const char* name = slash == nullptr ? text : slash + 1;
+    const size_t name_length = e.length - static_cast<size_t>(name - text);
+    if (name_length == 0 ||
+        (name[0] == '.' && (name_length == 1 || (name_length == 2 && name[1] == '.')))) {
+      continue;
+    }
+    const std::string_view folder =
+        slash == nullptr
+            ? std::string_view()
+            : std::string_view(text, slash == text ? 1 : static_cast<size_t>(slash - text));
     if (last_index == UINT32_MAX || folder != last) {
-      auto [it, added] = index.try_emplace(folder, static_cast<std::uint32_t>(folders.size()));
-      if (added) {
-        folders.push_back(folder);
-        wanted.push_back(false);
-      }
       last = folder;
-      last_index = it->second;
+      last_index = index.add(folder);
+      if (last_index == wanted.size()) wanted.push_back(0);
     }
     folder_of_entry[i] = last_index;
     if (!e.used) {
       ++pending;
-      wanted[last_index] = true;
+      wanted[last_index] = 1;
     }
   }
   // Only the folders of paths to come are watched.
+  const std::vector<std::string_view>& folders = index.folders();
   std::vector<std::string_view> watch;
   std::vector<std::uint32_t> renumber(folders.size(), UINT32_MAX);
   for (size_t f = 0; f < folders.size(); ++f) {
-    if (!wanted[f]) continue;
+    if (wanted[f] == 0) continue;
     renumber[f] = static_cast<std::uint32_t>(watch.size());
     watch.push_back(folders[f]);
   }
   if (pending < kMinPathsForJournal || pending < kMinPathsPerFolder * watch.size()) return false;
 
-  std::error_code ec;
-  const std::string cwd = std::filesystem::current_path(ec).string();
-  if (ec) return false;
   std::vector<bool> watched;
-  journal_ = FolderJournal::start(cwd, watch, &watched);
+  journal_ = FolderJournal::start(watch, &watched);
   if (!journal_) return false;
   folders_ = std::move(watch);
   for (size_t i = 0; i < table_.entries.size(); ++i) {

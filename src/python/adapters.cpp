@@ -86,9 +86,11 @@ constexpr const char* kProxyKeys[] = {"actions", "uptodate", "clean", "teardown"
                                       "params",  "pos_arg",  "title", "getargs",
                                       "watch",   "meta",     "io"};
 
-/// Whether the proxy can do without `value` of `key`: it is empty (the
-/// default), or it is what the Task holds again (command strings, clean=True).
+/// Whether the proxy can do without `value` of `key`: it is empty (what the
+/// proxy takes by default), or it is what the Task holds again (command
+/// strings, clean=True). `meta` is handed back as given, even empty.
 bool rebuilt_from_task(std::string_view key, py::handle value) {
+  if (key == "meta") return false;
   const int truth = PyObject_IsTrue(value.ptr());
   if (truth < 0) {
     PyErr_Clear();

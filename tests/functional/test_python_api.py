@@ -120,3 +120,18 @@ def test_objects_a_task_holds_are_released_before_python_ends(project, command):
     assert r.rc == 0, r
     for name in ("action", "uptodate"):
         assert project.read(f"{name}.del") == "released"
+
+
+@pytest.mark.cpp_only  # `meta` is pydoit 0.36's
+def test_a_callable_sees_the_meta_its_task_was_given_even_empty(project):
+    project.dodo("""
+        def show(task):
+            print('%s %r' % (task.name, task.meta))
+        def task_m():
+            for name, meta in (('empty', {}), ('full', {'k': 1}), ('none', None)):
+                yield {'name': name, 'actions': [show], 'meta': meta, 'verbosity': 2}
+        """)
+    r = project.run()
+    assert r.rc == 0, r
+    assert r.out == (".  m:empty\nm:empty {}\n.  m:full\nm:full {'k': 1}\n"
+                     ".  m:none\nm:none None\n")

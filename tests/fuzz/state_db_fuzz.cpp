@@ -131,9 +131,10 @@ void use_record(const std::string& name, const TaskRecord& record) {
   task.name = name;
   int i = 0;
   for (const auto& [dep, signature] : record.deps) {
-    task.file_dep.emplace_back(dep);
-    if (i % 3 == 0) fs.write(dep, "content", signature.mtime_ns);
-    if (i % 3 == 1) fs.write(dep, "other", signature.mtime_ns + 1);
+    const std::string path(dep);
+    task.file_dep.emplace_back(path);
+    if (i % 3 == 0) fs.write(path, "content", signature.mtime_ns);
+    if (i % 3 == 1) fs.write(path, "other", signature.mtime_ns + 1);
     ++i;
   }
   task.file_dep.push_back("added.txt");

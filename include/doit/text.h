@@ -6,8 +6,6 @@
 #include <string_view>
 #include <vector>
 
-#include "doit/path_list.h"
-
 namespace doit {
 
 class Json;
@@ -29,7 +27,17 @@ std::string python_value_repr(const Json& value);
 std::string utc_timestamp(std::int64_t nanoseconds_since_epoch, int digits);
 
 /// Joins with a separator.
-std::string join(const std::vector<std::string>& items, std::string_view sep);
-std::string join(const PathList& items, std::string_view sep);
+/// (Any range of strings or string_views: a std::vector, a PathList.)
+template <typename Range>
+std::string join(const Range& items, std::string_view sep) {
+  std::string out;
+  bool first = true;
+  for (const std::string_view item : items) {
+    if (!first) out += sep;
+    first = false;
+    out += item;
+  }
+  return out;
+}
 
 }  // namespace doit

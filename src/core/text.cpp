@@ -90,26 +90,6 @@ std::string python_str(const Json& value) {
   return value.type() == Json::Type::kString ? value.text() : python_value_repr(value);
 }
 
-std::string join(const std::vector<std::string>& items, std::string_view sep) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += sep;
-    out += items[i];
-  }
-  return out;
-}
-
-std::string join(const PathList& items, std::string_view sep) {
-  std::string out;
-  bool first = true;
-  for (const std::string_view item : items) {
-    if (!first) out += sep;
-    first = false;
-    out += item;
-  }
-  return out;
-}
-
 std::string utc_timestamp(std::int64_t nanoseconds_since_epoch, int digits) {
   constexpr std::int64_t kNanosPerSecond = 1'000'000'000;
   std::int64_t seconds = nanoseconds_since_epoch / kNanosPerSecond;

@@ -51,9 +51,9 @@ std::vector<std::pair<std::string, std::vector<ParamDef>>> creator_params();
 /// Keyword arguments of `@task_params` creators, by creator name.
 using CreatorArgs = std::map<std::string, std::vector<std::pair<std::string, OptionValue>>>;
 
-/// Receives the file_dep and target paths of the tasks while the creators
-/// still run, in batches (paths given as str only; the rest come with the
-/// converted tasks). For stat()s that overlap the creators.
+/// Receives the file_dep and target paths of the sub-tasks converted while
+/// the creators still run, in batches (the other tasks' paths come with the
+/// converted tasks at the end). For stat()s that overlap the creators.
 using PathSink = std::function<void(std::vector<std::string>&&)>;
 
 /// Runs the task creators of the imported dodo file for `command` and

@@ -34,6 +34,12 @@ class CountingFileSystem : public FileSystem {
   mutable std::atomic<int> calls_ = 0;
 };
 
+/// Waits until `disk` was asked `n` stat()s (by the streaming thread).
+template <typename Disk>
+void wait_for_calls(const Disk& disk, int n) {
+  while (disk.calls() < n) std::this_thread::yield();
+}
+
 std::vector<std::string> many_paths(int n) {
   std::vector<std::string> paths;
   for (int i = 0; i < n; ++i)
@@ -196,7 +202,7 @@ TEST(StatCacheStreamTest, StreamedResultsAreDroppedWhenTheWorkingFolderChanged) 
   ASSERT_NE(::mkdtemp(other.data()), nullptr);
   StatCache cache(disk);
   cache.stream({"a"});
-  while (disk.calls() < 1) std::this_thread::yield();
+  wait_for_calls(disk, 1);
   std::filesystem::current_path(other);
   cache.prefetch({"a"}, 1);
   std::filesystem::current_path(before);
@@ -212,7 +218,7 @@ TEST(StatCacheStreamTest, PathsStreamedButNotPrefetchedAreAskedOfTheDisk) {
   CountingFileSystem disk(files);
   StatCache cache(disk);
   cache.stream({"a", "b"});
-  while (disk.calls() < 2) std::this_thread::yield();
+  wait_for_calls(disk, 2);
   cache.prefetch({"a"}, 1);
   EXPECT_EQ(disk.calls(), 2);
   EXPECT_EQ(cache.stat("a").mtime_ns, 5);
@@ -228,7 +234,7 @@ TEST(StatCacheStreamTest, StreamedPathsMissedByTheStreamAreStatedByThePrefetch) 
   CountingFileSystem disk(files);
   StatCache cache(disk);
   cache.stream({"bad/x", "c"});
-  while (disk.calls() < 2) std::this_thread::yield();
+  wait_for_calls(disk, 2);
   cache.prefetch({"c", "bad/x", "new"}, 1);
   EXPECT_EQ(disk.calls(), 4);  // the failed one again, and the new one
   EXPECT_THROW(cache.stat("bad/x"), FsError);
@@ -396,7 +402,7 @@ TEST_F(KeptCacheTest, PathsOnlyStreamedAreNotWatched) {
   CountingDisk disk;
   StatCache cache(disk, /*keep_across_actions=*/true);
   cache.stream(std::vector<std::string>(paths_));
-  while (disk.calls() < static_cast<int>(paths_.size())) std::this_thread::yield();
+  wait_for_calls(disk, static_cast<int>(paths_.size()));
   // Only the first folder's paths are the run's: too few to be worth a journal.
   cache.prefetch(std::vector<std::string>(paths_.begin(), paths_.begin() + 12), 1);
   cache.invalidate();

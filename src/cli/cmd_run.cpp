@@ -425,9 +425,9 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
     std::size_t count = 0;
     for (const Task& t : session.graph->tasks()) count += t.file_dep.size() + t.targets.size();
     paths.reserve(count);
-    for (const Task& t : session.graph->tasks()) {
-      paths.insert(paths.end(), t.file_dep.begin(), t.file_dep.end());
+    for (const Task& t : session.graph->tasks()) {  // in the order the checks ask
       paths.insert(paths.end(), t.targets.begin(), t.targets.end());
+      paths.insert(paths.end(), t.file_dep.begin(), t.file_dep.end());
     }
     fs.prefetch_async(paths, std::max(1u, std::thread::hardware_concurrency()));
   }

@@ -726,7 +726,10 @@ class StreamedTasks {
     }
     const Task& task = tasks_.back();
     if (sink_) {
-      for (const auto* list : {&task.file_dep, &task.targets}) {
+      // In the order the checks ask for them (a task's targets, then its
+      // file_dep): each path is then the entry after the one asked for
+      // before it in the stat cache, found without hashing.
+      for (const auto* list : {&task.targets, &task.file_dep}) {
         batch_.insert(batch_.end(), list->begin(), list->end());
       }
       if (batch_.size() >= kBatch) flush();

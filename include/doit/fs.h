@@ -26,9 +26,12 @@ struct FileStat {
   std::int64_t size = 0;
   bool exists = false;
   bool is_dir = false;
-  /// Reached through a symlink, or one of several hard links: a change made
-  /// through another name is not seen in this path's folder.
-  bool aliased = false;
+  /// Reached through a symlink: a change made to the file it names is not
+  /// seen in this path's folder.
+  bool via_symlink = false;
+  /// A file with other names (hard links): a change made through one of
+  /// them is not seen in this path's folder either.
+  bool hard_linked = false;
 };
 
 /// A file-system error that names the path (e.g. permission denied).

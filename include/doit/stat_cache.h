@@ -4,6 +4,15 @@
 // the disk again), or, when it was made to keep its results across actions,
 // a FolderJournal starts watching the folders of the paths not asked for
 // yet, and refresh() forgets just the names that changed.
+//
+// A file with several hard links is watched through the names the run
+// uses, like any other file; a change through one of them makes every such
+// file be asked of the disk again. A change an action makes through a name
+// in a folder not watched is seen by the next run, not by this one (make
+// and ninja see no change an earlier command made to an input). Stat()ing
+// such files again after each action would mean, in a tree of hard-linked
+// copies (cp -al, a pnpm store), stat()ing nearly every file again. A file
+// reached through a symlink is always asked of the disk.
 #pragma once
 
 #include <atomic>
@@ -75,19 +84,25 @@ class StatCache : public FileSystem {
     bool used = false;      ///< stat() was asked for it
     bool tracked = false;   ///< the journal sees its changes: a new stat is kept
 
-    static constexpr std::uint8_t kExists = 1, kIsDir = 2, kAliased = 4;
+    static constexpr std::uint8_t kExists = 1, kIsDir = 2, kViaSymlink = 4;
     /// One of the paths of the last prefetch (not only streamed).
     static constexpr std::uint8_t kWanted = 8;
+    static constexpr std::uint8_t kHardLinked = 16;
     bool wanted() const { return (bits & kWanted) != 0; }
     FileStat stat() const {
-      return FileStat{mtime_ns, size, (bits & kExists) != 0, (bits & kIsDir) != 0,
-                      (bits & kAliased) != 0};
+      return FileStat{mtime_ns,
+                      size,
+                      (bits & kExists) != 0,
+                      (bits & kIsDir) != 0,
+                      (bits & kViaSymlink) != 0,
+                      (bits & kHardLinked) != 0};
     }
     void set_stat(const FileStat& st) {
       mtime_ns = st.mtime_ns;
       size = st.size;
-      bits = static_cast<std::uint8_t>((bits & kWanted) | (st.exists ? kExists : 0) |
-                                       (st.is_dir ? kIsDir : 0) | (st.aliased ? kAliased : 0));
+      bits = static_cast<std::uint8_t>(
+          (bits & kWanted) | (st.exists ? kExists : 0) | (st.is_dir ? kIsDir : 0) |
+          (st.via_symlink ? kViaSymlink : 0) | (st.hard_linked ? kHardLinked : 0));
     }
   };
   static_assert(sizeof(Entry) == 32, "one per path of a run: keep it small");

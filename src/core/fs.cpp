@@ -130,7 +130,8 @@ FileStat RealFileSystem::stat(const std::string& path) const {
   }
   FileStat result;
   result.exists = true;
-  result.aliased = symlink || (st.st_nlink > 1 && !S_ISDIR(st.st_mode));
+  result.via_symlink = symlink;
+  result.hard_linked = st.st_nlink > 1 && !S_ISDIR(st.st_mode);
   result.is_dir = S_ISDIR(st.st_mode);
   result.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * kNanosPerSecond +
                     static_cast<std::int64_t>(st.st_mtim.tv_nsec);

@@ -319,7 +319,7 @@ bool StatCache::start_journal() const {
   size_t pending = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
-    if (!e.ok || !e.wanted() || (e.bits & (Entry::kIsDir | Entry::kAliased)) != 0) continue;
+    if (!e.ok || !e.wanted() || (e.bits & (Entry::kIsDir | Entry::kViaSymlink)) != 0) continue;
     const char* text = table_.text.data() + e.offset;
     const auto* slash = static_cast<const char*>(::memrchr(text, '/', e.length));
     const char* name = slash == nullptr ? text : slash + 1;
@@ -371,17 +371,29 @@ bool StatCache::start_journal() const {
 void StatCache::refresh() const {
   if (!journal_) return;
   std::string path;
+  bool hard_link_changed = false;
   const bool known = journal_->read([&](size_t folder, std::string_view name) {
     const std::string_view f = folders_[folder];
     path.assign(f);
     if (!f.empty() && f != "/") path += '/';
     path.append(name);
     const std::uint32_t slot = table_.slots[table_.probe(path, hash_path(path))];
-    if (slot != kEmptySlot) table_.entries[slot].ok = false;
+    if (slot == kEmptySlot) return;
+    Entry& e = table_.entries[slot];
+    e.ok = false;
+    if ((e.bits & Entry::kHardLinked) != 0) hard_link_changed = true;
   });
   if (!known) {
     journal_.reset();
     valid_ = false;
+    return;
+  }
+  // The file may be another path of the run too, in a folder that was told
+  // nothing: every path with other names asks the disk once more.
+  if (hard_link_changed) {
+    for (Entry& e : table_.entries) {
+      if ((e.bits & Entry::kHardLinked) != 0) e.ok = false;
+    }
   }
 }
 
@@ -403,7 +415,7 @@ FileStat StatCache::stat(const std::string& path) const {
       if (e.tracked) {  // changed since: the journal will tell of the next change
         e.set_stat(base_.stat(path));
         e.ok = true;
-        if ((e.bits & (Entry::kIsDir | Entry::kAliased)) != 0) e.tracked = e.ok = false;
+        if ((e.bits & (Entry::kIsDir | Entry::kViaSymlink)) != 0) e.tracked = e.ok = false;
         return e.stat();
       }
     }

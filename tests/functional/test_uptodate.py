@@ -2,6 +2,7 @@
 
 import dbm
 import json
+import os
 import sqlite3
 
 import pytest
@@ -685,3 +686,36 @@ def test_a_folder_an_earlier_task_replaced_is_seen_in_the_same_run(project):
     r = project.run()
     assert (r.rc, r.out) == (0, ".  stamp\n.  use\n"), r
     assert project.read("sizes.txt").split()[57] == str(len("replaced 10\n"))
+
+
+def test_a_hard_linked_file_an_earlier_task_changed_is_seen_in_the_same_run(project):
+    # data/d6/f03.txt is a second name of data/d3/f03.txt: the write through
+    # one name is seen through the other, both being the run's paths.
+    undeclared_write_project(project)
+    os.remove(project.path / "data/d6/f03.txt")
+    os.link(project.path / "data/d3/f03.txt", project.path / "data/d6/f03.txt")
+    assert project.run().rc == 0
+    r = project.run()
+    assert (r.rc, r.out) == (0, ".  stamp\n.  use\n"), r
+    sizes = project.read("sizes.txt").split()
+    assert sizes[33] == sizes[63] == str(len("x\n") + 2 * len("stamped\n"))
+
+
+@pytest.mark.cpp_only
+def test_a_change_through_a_hard_link_outside_the_run_is_seen_by_the_next_run(project):
+    # The documented limit (docs/architecture.md): stamp writes through a
+    # name in a folder that is none of the run's, which no watch sees. The
+    # task checked after it is up to date in this run (pydoit would run it
+    # now); the next run sees the change.
+    undeclared_write_project(project)
+    (project.path / "elsewhere").mkdir()
+    os.link(project.path / "data/d3/f03.txt", project.path / "elsewhere/f03.txt")
+    assert project.run().rc == 0
+    project.dodo(UNDECLARED_WRITE.replace("open('data/d3/f03.txt', 'a')",
+                                          "open('elsewhere/f03.txt', 'a')"))
+    r = project.run()
+    assert (r.rc, r.out) == (0, ".  stamp\n-- use\n"), r
+    project.dodo(UNDECLARED_WRITE.replace("'uptodate': [False]", "'uptodate': [True]"))
+    r = project.run()
+    assert (r.rc, r.out) == (0, "-- stamp\n.  use\n"), r
+    assert project.read("sizes.txt").split()[33] == str(len("x\n") + 2 * len("stamped\n"))

@@ -357,13 +357,10 @@ TEST_F(KeptCacheTest, AFolderRenamedOrReplacedEndsTheJournal) {
   EXPECT_FALSE(cache.stat(path(6, 1)).exists);
 }
 
-TEST_F(KeptCacheTest, SymlinksAndHardLinksAreAlwaysAskedOfTheDisk) {
-  // d0/f00 a symlink to d1/f00; d2/f00 a hard link of d3/f00; folder l a
-  // symlink to d4.
+TEST_F(KeptCacheTest, SymlinksAreAlwaysAskedOfTheDisk) {
+  // d0/f00 a symlink to d1/f00; folder l a symlink to d4.
   std::filesystem::remove(path(0, 0));
   std::filesystem::create_symlink(path(1, 0), path(0, 0));
-  std::filesystem::remove(path(2, 0));
-  std::filesystem::create_hard_link(path(3, 0), path(2, 0));
   std::filesystem::create_directory_symlink(root_ + "/d4", root_ + "/l");
   const std::string through_link = root_ + "/l/f05.txt";
   std::vector<std::string> all = paths_;
@@ -377,12 +374,47 @@ TEST_F(KeptCacheTest, SymlinksAndHardLinksAreAlwaysAskedOfTheDisk) {
   ASSERT_TRUE(cache.journal_active());
   // Changed through their other names: nothing happens in their folders.
   write(path(1, 0), "through the symlink's target");
-  write(path(3, 0), "through the other hard link");
   write(root_ + "/d4/f05.txt", "through the folder's real name");
   cache.refresh();
   EXPECT_EQ(cache.stat(path(0, 0)).size, 28);
-  EXPECT_EQ(cache.stat(path(2, 0)).size, 27);
   EXPECT_EQ(cache.stat(through_link).size, 30);
+  const int asked = disk.calls();
+  EXPECT_EQ(cache.stat(path(0, 0)).size, 28);  // every time
+  EXPECT_EQ(disk.calls(), asked + 1);
+}
+
+TEST_F(KeptCacheTest, AHardLinkIsWatchedThroughTheNamesTheRunUses) {
+  // d2/f00 and d3/f00 are one file; d5/f00 and outside/f00 too. Only
+  // outside/ is not one of the run's folders.
+  std::filesystem::remove(path(2, 0));
+  std::filesystem::create_hard_link(path(3, 0), path(2, 0));
+  std::filesystem::create_directories(root_ + "/outside");
+  std::filesystem::create_hard_link(path(5, 0), root_ + "/outside/f00.txt");
+  CountingDisk disk;
+  StatCache cache(disk, true);
+  cache.prefetch(paths_, 1);
+  cache.invalidate();
+  ASSERT_TRUE(cache.journal_active());
+  int before = disk.calls();
+  // Through a name outside the run: no folder of the run is told. The next
+  // run's stat() sees it.
+  write(root_ + "/outside/f00.txt", "through a name outside the run");
+  cache.refresh();
+  EXPECT_EQ(cache.stat(path(5, 0)).size, 1);
+  EXPECT_EQ(cache.stat(path(2, 0)).size, 1);
+  EXPECT_EQ(disk.calls(), before);
+  EXPECT_EQ(RealFileSystem().stat(path(5, 0)).size, 30);
+  // Through a name of the run: its folder tells, and every path with other
+  // names is asked of the disk again, once.
+  write(path(2, 0), "through this name");
+  cache.refresh();
+  EXPECT_EQ(cache.stat(path(3, 0)).size, 17);
+  EXPECT_EQ(cache.stat(path(2, 0)).size, 17);
+  EXPECT_EQ(cache.stat(path(5, 0)).size, 30);
+  EXPECT_EQ(disk.calls(), before + 3);
+  EXPECT_EQ(cache.stat(path(3, 0)).size, 17);
+  EXPECT_EQ(cache.stat(path(4, 0)).size, 1);  // one name: never asked again
+  EXPECT_EQ(disk.calls(), before + 3);
 }
 
 TEST_F(KeptCacheTest, PathsAskedForBeforeTheActionAreNotWatchedForThemselves) {

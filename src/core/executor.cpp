@@ -226,6 +226,11 @@ class Executor::Impl {
   bool fetch_getargs(int n);
   /// The current signature of each existing file_dep of `task`.
   std::vector<std::pair<std::string, FileSignature>> signatures_now(const Task& task) const;
+  /// Before a task's files are looked at: takes in what user code that ran
+  /// since the last look (actions, uptodate checks, delayed creators) or
+  /// that runs now (jobs, servers) may have changed. Reading the file
+  /// system's journal is a syscall: a no-op stretch of checks skips it.
+  void take_in_changes() const;
   /// An invalid definition found while running: "Execution aborted.", exit 2.
   void abort_run(int n, const std::string& message);
   void teardown();
@@ -283,6 +288,8 @@ class Executor::Impl {
       started_at_;
   int would_run_count_ = 0;
   int wake_pipe_[2] = {-1, -1};
+  /// User code ran since the file system's journal was last read.
+  mutable bool user_code_ran_ = true;
 };
 
 Executor::Impl::~Impl() {
@@ -480,6 +487,7 @@ void Executor::Impl::create_delayed(int n) {
   const PathList file_dep = placeholder.file_dep;
   if (!delayed->created) {
     delayed->created = true;
+    user_code_ran_ = true;
     if (ex_.delayed_creator_ == nullptr) throw GraphError("delayed tasks cannot be created here");
     graph_.add_tasks(ex_.delayed_creator_->create(delayed->creator, base));
     node_of_.resize(graph_.size(), -1);
@@ -578,7 +586,8 @@ bool Executor::Impl::select(int n) {
   const bool dry_run = ex_.options_.dry_run;
   const bool explaining = ex_.options_.explain || dry_run;
   Status status;
-  ex_.fs_.refresh();  // what the tasks that ran so far changed
+  take_in_changes();                                  // what the tasks that ran so far changed
+  if (!task.uptodate.empty()) user_code_ran_ = true;  // its callables and commands
   try {
     status = check_status({task, record, ex_.options_.checker, ex_.fs_, shell_command_succeeds,
                            /*explain=*/explaining});
@@ -680,7 +689,10 @@ bool Executor::Impl::begin_execute(int n, Signatures& before) {
                         std::chrono::system_clock::now().time_since_epoch())
                         .count(),
                     std::chrono::steady_clock::now()};
-  if (!task.actions.empty()) ex_.fs_.invalidate();  // its actions may change any file
+  if (!task.actions.empty()) {
+    ex_.fs_.invalidate();  // its actions may change any file
+    user_code_ran_ = true;
+  }
   if (ex_.options_.signatures_before_actions) before = signatures_now(task);
   return true;
 }
@@ -777,7 +789,7 @@ void Executor::Impl::finish_execute(int n, TaskRun run, const Signatures& before
     f.verbosity = verbosity;
     handle_failure(n, std::move(f));
   };
-  ex_.fs_.refresh();
+  take_in_changes();
   for (const std::string_view dep_view : task.file_dep) {
     const std::string dep(dep_view);
     FileStat st;
@@ -898,7 +910,7 @@ std::vector<std::pair<std::string, FileSignature>> Executor::Impl::signatures_no
     const Task& task) const {
   std::vector<std::pair<std::string, FileSignature>> out;
   const TaskRecord* previous = ex_.db_.find(task.name);
-  ex_.fs_.refresh();
+  take_in_changes();
   for (const std::string_view dep_view : task.file_dep) {
     const std::string dep(dep_view);
     const FileStat st = ex_.fs_.stat(dep);
@@ -907,6 +919,12 @@ std::vector<std::pair<std::string, FileSignature>> Executor::Impl::signatures_no
     out.emplace_back(dep, take_signature(ex_.options_.checker, ex_.fs_, dep, st, old));
   }
   return out;
+}
+
+void Executor::Impl::take_in_changes() const {
+  if (!user_code_ran_) return;
+  ex_.fs_.refresh();
+  user_code_ran_ = !jobs_.empty() || !servers_.empty();  // still running: look every time
 }
 
 bool Executor::Impl::process(int n) {

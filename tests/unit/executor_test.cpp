@@ -817,6 +817,35 @@ TEST_F(ExecutorTest, ListCommandsAreNotSubstituted) {
   EXPECT_EQ(read_file("out.txt"), "%(targets)s");
 }
 
+/// The disk, counting the times the executor asks for what changed.
+class RefreshCountingFileSystem : public RealFileSystem {
+ public:
+  void refresh() const override { ++refreshes; }
+  mutable int refreshes = 0;
+};
+
+TEST_F(ExecutorTest, LooksForChangesOnlyAfterUserCodeRan) {
+  write_file("in", "data");
+  std::deque<Task> tasks;
+  Names order;
+  for (const std::string name : {"a1", "a2", "run", "b1", "b2", "b3", "check", "c1"}) {
+    Task t;
+    t.name = name;
+    t.file_dep = {"in"};
+    if (name == "run") t.actions.push_back(fake("run"));
+    if (name == "check") t.uptodate.push_back(UptodateItem{UptodateItem::Kind::kShell, "true", {}});
+    tasks.push_back(std::move(t));
+    order.push_back(name);
+  }
+  TaskGraph graph(std::move(tasks));
+  RefreshCountingFileSystem fs;
+  Executor executor(graph, *db_, fs, reporter_, RunOptions{}, nullptr);
+  ASSERT_EQ(executor.run(order), kRunSuccess);
+  // The first check; saving "run" after its action; the check after the
+  // uptodate command. Nothing ran before the other checks and saves.
+  EXPECT_EQ(fs.refreshes, 3);
+}
+
 // --- parallel runs (SPEC §10.8) ---------------------------------------------------------
 
 class ExecutorParallelTest : public ExecutorTest {

@@ -321,8 +321,6 @@ struct Task {
   /// extension, param converters, option values), keeping its plain data:
   /// for a process about to end, which leaves the rest to the OS.
   void drop_embedded_objects();
-  /// Whether it holds any of those.
-  bool holds_embedded_objects() const;
 
   bool is_private() const { return !name.empty() && name[0] == '_'; }
   /// The text shown in `.  `/`-- `/`!! ` lines.

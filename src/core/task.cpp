@@ -46,18 +46,6 @@ CmdOptions& CmdAction::set_options() {
   return *options_;
 }
 
-bool Task::holds_embedded_objects() const {
-  const auto any_in = [](const std::vector<Action>& list) {
-    return std::any_of(list.begin(), list.end(), [](const Action& action) {
-      return !action.is_cmd() || action.cmd().options().source != nullptr;
-    });
-  };
-  return extension != nullptr || title_fn != nullptr || !params.empty() || !options.empty() ||
-         any_in(actions) || any_in(teardown) || any_in(clean) ||
-         std::any_of(uptodate.begin(), uptodate.end(),
-                     [](const UptodateItem& item) { return item.callable != nullptr; });
-}
-
 void Task::drop_embedded_objects() {
   const auto drop = [](std::vector<Action>& list) {
     for (Action& action : list) {

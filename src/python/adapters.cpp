@@ -180,14 +180,11 @@ namespace {
 bool g_python_objects_held = false;
 }  // namespace
 
-void note_python_objects_held() { g_python_objects_held = true; }
+HoldsPythonObjects::HoldsPythonObjects() { g_python_objects_held = true; }
 bool python_objects_held() { return g_python_objects_held; }
 
 py::object task_proxy(const Task& task) {
-  if (!task.extension) {
-    task.extension = std::make_shared<PyTaskExtension>();
-    note_python_objects_held();
-  }
+  if (!task.extension) task.extension = std::make_shared<PyTaskExtension>();
   auto* ext = dynamic_cast<PyTaskExtension*>(task.extension.get());
   if (ext == nullptr) throw std::logic_error("task without Python data: " + task.name);
   return ext->proxy(task);
@@ -209,8 +206,9 @@ ActionOutcome PyCallableAction::run(const ActionEnv& env) {
       extra_kwargs = kwargs;
     }
     py::dict res = runtime().attr("run_python_action")(
-        item_, proxy, options, live_writer(env.live_out, false), live_writer(env.live_err, true),
-        py::arg("capture") = env.task.capture, py::arg("extra_kwargs") = extra_kwargs);
+        action_ ? action_ : item_, proxy, options, live_writer(env.live_out, false),
+        live_writer(env.live_err, true), py::arg("capture") = env.task.capture,
+        py::arg("extra_kwargs") = extra_kwargs);
     const std::string status = res["status"].cast<std::string>();
     outcome.status = status == "success"  ? ActionOutcome::Status::kSuccess
                      : status == "failed" ? ActionOutcome::Status::kFailed
@@ -253,6 +251,7 @@ ActionOutcome PyCallableAction::run(const ActionEnv& env) {
 
 std::string PyCallableAction::description() const {
   try {
+    if (action_) return py::str(action_).cast<std::string>();
     return runtime().attr("describe_action")(item_, task_name_, list_name_).cast<std::string>();
   } catch (py::error_already_set& e) {
     throw ActionDefinitionError(py::str(e.value()).cast<std::string>());
@@ -268,9 +267,12 @@ bool PyCallableAction::takes_dryrun() const {
 }
 
 void PyCallableAction::validate() {
-  if (validated_) return;
-  (void)description();
-  validated_ = true;
+  if (action_) return;
+  try {
+    action_ = runtime().attr("prepare_action")(item_, task_name_, list_name_);
+  } catch (py::error_already_set& e) {
+    throw ActionDefinitionError(py::str(e.value()).cast<std::string>());
+  }
 }
 
 CommandSource::Command PyCommandSource::command(const ActionEnv& env) {

@@ -41,10 +41,21 @@ std::optional<Json> to_json(py::handle value);
 /// Json → a Python object (through json.loads).
 py::object from_json(const Json& value);
 
+/// Whether any object that holds Python objects for the core (the classes
+/// below) was made: if none was, the tasks need not be visited to let go of
+/// them before Python ends.
+bool python_objects_held();
+
+/// Base of the classes below: making one notes that Python objects are held.
+class HoldsPythonObjects {
+ protected:
+  HoldsPythonObjects();
+};
+
 /// Per-task Python data: what of the user's dict the Task does not hold
 /// (callables, params, meta...), and the doit.task.Task proxy built on first
 /// use. A task of command strings and paths keeps no Python object at all.
-class PyTaskExtension : public TaskExtension {
+class PyTaskExtension : public TaskExtension, HoldsPythonObjects {
  public:
   /// Nothing kept: the proxy comes from the Task alone.
   PyTaskExtension() = default;
@@ -67,17 +78,10 @@ class PyTaskExtension : public TaskExtension {
   py::object proxy_;
 };
 
-/// Notes that a task was given a Python object (a callable, its extension,
-/// a param converter...).
-void note_python_objects_held();
-/// Whether any task was: if none was, the tasks need not be visited to let
-/// go of them before Python ends.
-bool python_objects_held();
-
 /// The proxy of `task` (creating it if needed).
 py::object task_proxy(const Task& task);
 
-class PyCallableAction : public CallableAction {
+class PyCallableAction : public CallableAction, HoldsPythonObjects {
  public:
   /// `list_name` is the task key holding it ("actions", "clean", "teardown").
   PyCallableAction(py::object item, std::string task_name, std::string list_name)
@@ -86,6 +90,7 @@ class PyCallableAction : public CallableAction {
         list_name_(std::move(list_name)) {}
   ActionOutcome run(const ActionEnv& env) override;
   std::string description() const override;
+  /// Makes the action object (once), which run() then uses.
   void validate() override;
   bool takes_dryrun() const override;
 
@@ -93,10 +98,11 @@ class PyCallableAction : public CallableAction {
   py::object item_;
   std::string task_name_;
   std::string list_name_;
-  bool validated_ = false;
+  /// The action object made of item_ by validate(), or empty.
+  py::object action_;
 };
 
-class PyCommandSource : public CommandSource {
+class PyCommandSource : public CommandSource, HoldsPythonObjects {
  public:
   explicit PyCommandSource(py::object cmd_action) : action_(std::move(cmd_action)) {}
   Command command(const ActionEnv& env) override;
@@ -106,7 +112,7 @@ class PyCommandSource : public CommandSource {
   py::object action_;
 };
 
-class PyUptodate : public UptodateCallable {
+class PyUptodate : public UptodateCallable, HoldsPythonObjects {
  public:
   PyUptodate(py::object item, std::string repr) : item_(std::move(item)), repr_(std::move(repr)) {}
   std::optional<bool> evaluate(const Task& task, const Json& values) override;
@@ -117,7 +123,7 @@ class PyUptodate : public UptodateCallable {
   std::string repr_;
 };
 
-class PyTitle : public TitleFunction {
+class PyTitle : public TitleFunction, HoldsPythonObjects {
  public:
   explicit PyTitle(py::object fn) : fn_(std::move(fn)) {}
   std::string title(const Task& task) override;
@@ -134,7 +140,7 @@ class PyFormatter : public StringFormatter {
 };
 
 /// A Python object as a task option value.
-class PyNativeValue : public NativeValue {
+class PyNativeValue : public NativeValue, HoldsPythonObjects {
  public:
   explicit PyNativeValue(py::object value) : value_(std::move(value)) {}
   std::string str() const override;
@@ -145,7 +151,7 @@ class PyNativeValue : public NativeValue {
 };
 
 /// A param's `type` callable and `default`.
-class PyParamConverter : public ParamConverter {
+class PyParamConverter : public ParamConverter, HoldsPythonObjects {
  public:
   PyParamConverter(std::string name, py::object type, py::object default_value)
       : name_(std::move(name)), type_(std::move(type)), default_(std::move(default_value)) {}

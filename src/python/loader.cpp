@@ -185,7 +185,6 @@ class TaskConverter {
       task.options.emplace_back(task.pos_arg, OptionValue{nullptr, Json(), std::string()});
     }
     if (needs_proxy(d)) sync_from_proxy(task, task_proxy(task));
-    if (task.holds_embedded_objects()) note_python_objects_held();
   }
 
  private:

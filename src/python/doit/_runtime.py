@@ -61,12 +61,10 @@ def run_python_action(item, task, options, live_out, live_err, capture=True,
     Raises ActionDefinitionError for invalid definitions.
     """
     action = _as_action(item, task, list_name)
-    if extra_kwargs and isinstance(action, PythonAction):
-        action.kwargs = {**action.kwargs, **extra_kwargs}
     options, changed = _split_options(task, options)
     if isinstance(action, PythonAction):
         fail = execute_python(action, task, options, changed, live_out,
-                              live_err, capture)
+                              live_err, capture, extra_kwargs)
     else:
         fail = _execute_custom(action, live_out, live_err)
     if fail is None:
@@ -119,13 +117,14 @@ def _split_options(task, options):
 
 
 def execute_python(action, task, options, changed, live_out, live_err,
-                   capture=True):
+                   capture=True, extra_kwargs=None):
     """Call a PythonAction; set its out/err/result/values; return None or
-    the failure (BaseFail)."""
+    the failure (BaseFail). ``extra_kwargs`` are added to the action's own
+    keyword arguments for this call."""
     func, args = action.py_callable, action.args
+    own = {**action.kwargs, **extra_kwargs} if extra_kwargs else action.kwargs
     try:
-        kwargs = injected_kwargs(func, args, action.kwargs, task, options,
-                                 changed)
+        kwargs = injected_kwargs(func, args, own, task, options, changed)
     except InvalidTask as exc:
         raise ActionDefinitionError(str(exc)) from None
     action.out = action.err = ''
@@ -237,10 +236,18 @@ def describe_action(item, task_name=None, list_name='actions'):
     Also validates the item: invalid ones raise ActionDefinitionError
     (the message names ``task_name`` and ``list_name``).
     """
+    return str(prepare_action(item, task_name, list_name))
+
+
+def prepare_action(item, task_name=None, list_name='actions'):
+    """The action object of an action item, made once before it first
+    runs (as pydoit makes a task's actions when it loads the task); invalid
+    items raise ActionDefinitionError (the message names ``task_name`` and
+    ``list_name``). run_python_action takes it as its item."""
     if isinstance(item, BaseAction):
-        return str(item)
+        return item
     try:
-        return str(create_action(item, _TaskRef(task_name), list_name))
+        return create_action(item, _TaskRef(task_name), list_name)
     except InvalidTask as exc:
         raise ActionDefinitionError(str(exc)) from None
 

@@ -36,20 +36,63 @@ def normalize_callable(ref):
     return ref, [], {}
 
 
-#: inspect.signature of the callables seen so far: a run calls the same
-#: function for thousands of tasks. Keyed by the callable itself.
-_signatures = {}
+class _Shape:
+    """What injected_kwargs needs of a callable's signature."""
+
+    __slots__ = ('params', 'positional', 'var_positional', 'takes_any',
+                 'reserved')
+
+    def __init__(self, func):
+        import inspect
+        kinds = inspect.Parameter
+        named_kinds = tuple(getattr(kinds, kind) for kind in _NAMED_KIND_NAMES)
+        self.params = params = inspect.signature(func).parameters
+        #: the parameters positional arguments bind to, in order
+        self.positional = tuple(
+            name for name, p in params.items()
+            if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD))
+        self.var_positional = next(
+            (name for name, p in params.items()
+             if p.kind is kinds.VAR_POSITIONAL), None)
+        self.takes_any = any(p.kind is kinds.VAR_KEYWORD
+                             for p in params.values())
+        #: (name, has a default) of the reserved names it takes by name
+        self.reserved = tuple(
+            (key, params[key].default is not kinds.empty)
+            for key in RESERVED_NAMES
+            if key in params and params[key].kind in named_kinds)
+
+    def bound_by(self, args):
+        """The names ``func(*args)`` binds (as Signature.bind_partial); none
+        when there are too many arguments (the call itself reports them)."""
+        n = len(args)
+        if n <= len(self.positional):
+            return self.positional[:n]
+        if self.var_positional is None:
+            return ()
+        return self.positional + (self.var_positional,)
 
 
-def _signature(func):
-    import inspect
+#: The shape of each callable seen so far (None: it has no signature): a
+#: run calls the same function for thousands of tasks.
+_shapes = {}
+
+
+def _shape(func):
     try:
-        return _signatures[func]
+        return _shapes[func]
     except KeyError:
-        sig = _signatures[func] = inspect.signature(func)
-        return sig
+        shape = _shapes[func] = _make_shape(func)
+        return shape
     except TypeError:  # an unhashable callable
-        return inspect.signature(func)
+        return _make_shape(func)
+
+
+def _make_shape(func):
+    try:
+        return _Shape(func)
+    except (TypeError, ValueError):
+        return None
 
 
 def injected_kwargs(func, args, kwargs, task, options, changed):
@@ -62,26 +105,15 @@ def injected_kwargs(func, args, kwargs, task, options, changed):
     name, or any name when ``func`` takes ``**kwargs`` and the key is not
     set yet). Parameters already bound by ``args`` are left alone.
     """
-    import inspect
-    named_kinds = tuple(getattr(inspect.Parameter, kind)
-                        for kind in _NAMED_KIND_NAMES)
     result = dict(kwargs)
-    try:
-        sig = _signature(func)
-    except (TypeError, ValueError):
+    shape = _shape(func)
+    if shape is None:
         return result
-    params = sig.parameters
-    try:
-        bound = sig.bind_partial(*args).arguments
-    except TypeError:
-        bound = {}  # the call itself will report the bad arguments
+    bound = shape.bound_by(args)
 
     if task is not None:
-        for key in RESERVED_NAMES:
-            param = params.get(key)
-            if param is None or param.kind not in named_kinds:
-                continue
-            if param.default is not param.empty:
+        for key, has_default in shape.reserved:
+            if has_default:
                 raise InvalidTask(
                     "Task %s, action %s():The argument '%s' is not allowed "
                     "to have a default value (reserved by doit)"
@@ -90,12 +122,12 @@ def injected_kwargs(func, args, kwargs, task, options, changed):
                 result[key] = _reserved_value(key, task, changed)
 
     if options:
-        takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        params = shape.params
         for key, value in options.items():
             if key in params:
                 if key not in bound:
                     result[key] = value
-            elif takes_any and key not in result:
+            elif shape.takes_any and key not in result:
                 result[key] = value
     return result
 

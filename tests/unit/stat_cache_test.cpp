@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -183,14 +184,41 @@ TEST(StatCacheStreamTest, PathsStreamedFirstAreNotStatedAgainByThePrefetch) {
   EXPECT_EQ(disk.calls(), 6000);
 }
 
-TEST(StatCacheStreamTest, AStreamNobodyCollectsEndsWithTheCache) {
+/// The disk, whose stat() calls wait while its gate is closed.
+class GatedDisk : public CountingFileSystem {
+ public:
+  using CountingFileSystem::CountingFileSystem;
+  FileStat stat(const std::string& path) const override {
+    const FileStat st = CountingFileSystem::stat(path);
+    while (!open_.load()) std::this_thread::yield();
+    return st;
+  }
+  void open() { open_.store(true); }
+
+ private:
+  std::atomic<bool> open_{false};
+};
+
+TEST(StatCacheStreamTest, AStreamNobodyCollectsStopsWithTheCache) {
   FakeFileSystem files;
-  CountingFileSystem disk(files);
+  GatedDisk disk(files);
+  std::atomic<bool> ending{false};
+  std::thread opener([&] {
+    while (!ending.load()) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    disk.open();  // the waiting stat() returns, into a cache being destroyed
+  });
   {
     StatCache cache(disk);
     cache.stream(many_paths(50000));
-  }  // joins the thread, wherever it was
-  EXPECT_LE(disk.calls(), 50000);
+    wait_for_calls(disk, 1);  // the streaming thread waits in its first stat()
+    ending.store(true);
+  }  // stops the thread, and joins it once that stat() returns
+  opener.join();
+  const int calls = disk.calls();
+  EXPECT_LT(calls, 50000);  // the rest of the stream was left, not drained
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(disk.calls(), calls);  // and nothing stats any more
 }
 
 TEST(StatCacheStreamTest, StreamedResultsAreDroppedWhenTheWorkingFolderChanged) {

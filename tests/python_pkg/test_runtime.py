@@ -130,6 +130,56 @@ def test_extra_kwargs_reach_the_callable():
     assert seen == [True]
 
 
+def test_extra_kwargs_are_for_one_call_only():
+    seen = []
+    action = _runtime.prepare_action(lambda **kw: seen.append(kw), 't')
+    run(action, extra_kwargs={'dryrun': True})
+    run(action)
+    assert seen == [{'dryrun': True}, {}]
+    assert action.kwargs == {}
+
+
+def _positional(a, b, /, c=0, *rest, d, task, **kw):
+    pass
+
+
+def _fixed(a, task, c=0):
+    pass
+
+
+class _Holder:
+    def method(self, a, *rest):
+        pass
+
+
+@pytest.mark.parametrize('func', [_positional, _fixed, lambda: None,
+                                  _Holder().method])
+@pytest.mark.parametrize('count', range(6))
+def test_positional_args_bind_the_names_signature_binds(func, count):
+    # Parameters bound by the action's args are left alone: the same
+    # names as inspect.Signature.bind_partial (none when there are too
+    # many arguments: the call reports them).
+    import inspect
+    from doit.action import _shape
+    args = tuple(range(count))
+    try:
+        want = tuple(inspect.signature(func).bind_partial(*args).arguments)
+    except TypeError:
+        want = ()
+    assert _shape(func).bound_by(args) == want
+
+
+def test_prepared_action_is_the_item_run_uses():
+    seen = []
+    action = _runtime.prepare_action((lambda targets, x: seen.append(x), [],
+                                      {'x': 1}), 't')
+    assert isinstance(action, PythonAction)
+    assert _runtime.prepare_action(action, 't') is action
+    run(action)
+    assert seen == [1]
+    assert action.task.name == 't'  # the task it ran for
+
+
 # --- outcome of the returned value ------------------------------------------
 
 @pytest.mark.parametrize('returned', [True, None])

@@ -195,10 +195,17 @@ ActionOutcome PyCallableAction::run(const ActionEnv& env) {
   flush_console();
   try {
     py::dict options = options_dict(env.task, env.changed);
-    py::object proxy = task_proxy(env.task);
-    py::dict task_options = options_dict(env.task, env.changed);
-    task_options.attr("pop")("changed");
-    proxy.attr("options") = task_options;
+    // The doit.task.Task proxy is made only for a callable that asks for
+    // it (or for one not validated yet): making one for each task cost
+    // more than many a callable. One made already gets the options still.
+    py::object proxy = py::none();
+    const auto* ext = dynamic_cast<const PyTaskExtension*>(env.task.extension.get());
+    if (!action_ || wants_task_ || (ext != nullptr && ext->has_proxy())) {
+      proxy = task_proxy(env.task);
+      py::dict task_options = options_dict(env.task, env.changed);
+      task_options.attr("pop")("changed");
+      proxy.attr("options") = task_options;
+    }
     py::object extra_kwargs = py::none();
     if (env.dryrun && takes_dryrun()) {
       py::dict kwargs;
@@ -269,7 +276,9 @@ bool PyCallableAction::takes_dryrun() const {
 void PyCallableAction::validate() {
   if (action_) return;
   try {
-    action_ = runtime().attr("prepare_action")(item_, task_name_, list_name_);
+    py::object action = runtime().attr("prepare_action")(item_, task_name_, list_name_);
+    wants_task_ = runtime().attr("wants_task")(action).cast<bool>();
+    action_ = std::move(action);
   } catch (py::error_already_set& e) {
     throw ActionDefinitionError(py::str(e.value()).cast<std::string>());
   }

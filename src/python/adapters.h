@@ -100,6 +100,8 @@ class PyCallableAction : public CallableAction, HoldsPythonObjects {
   std::string list_name_;
   /// The action object made of item_ by validate(), or empty.
   py::object action_;
+  /// Whether running action_ needs the task's proxy.
+  bool wants_task_ = true;
 };
 
 class PyCommandSource : public CommandSource, HoldsPythonObjects {

@@ -169,6 +169,35 @@ def test_positional_args_bind_the_names_signature_binds(func, count):
     assert _shape(func).bound_by(args) == want
 
 
+@pytest.mark.parametrize('item, wanted', [
+    (lambda: None, False),
+    (lambda sources, dest, opt=1: None, False),
+    (lambda targets: None, True),
+    ((lambda x, changed: None, [1]), True),
+    (lambda **kw: None, False),  # **kw gets options, not reserved names
+])
+def test_wants_task_when_the_callable_takes_a_reserved_name(item, wanted):
+    assert _runtime.wants_task(_runtime.prepare_action(item, 't')) is wanted
+
+
+def test_action_objects_other_than_python_actions_want_their_task():
+    class Custom(BaseAction):
+        def execute(self, out=None, err=None):
+            pass
+    assert _runtime.wants_task(Custom()) is True
+
+
+def test_without_the_task_options_still_reach_the_callable():
+    seen = []
+    action = _runtime.prepare_action(
+        lambda size, pos=None: seen.append((size, pos)), 't')
+    result = run_python_action(action, None,
+                               {'size': 3, 'pos': ['a'], 'changed': ['x']},
+                               None, None)
+    assert result['status'] == 'success'
+    assert seen == [(3, ['a'])]
+
+
 def test_prepared_action_is_the_item_run_uses():
     seen = []
     action = _runtime.prepare_action((lambda targets, x: seen.append(x), [],

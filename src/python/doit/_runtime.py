@@ -7,6 +7,9 @@ Entry points (all called with the GIL held):
 * ``expand_cmd_action(cmd_action, task, options) -> str | list``
 * ``format_cmd(template, mapping, style) -> str``
 * ``describe_action(item, task_name=None, list_name='actions') -> str``
+* ``prepare_action(item, task_name=None, list_name='actions')`` -> the
+  action object, and ``wants_task(action) -> bool``: whether running it
+  needs the task (else run_python_action may get ``task=None``)
 * ``call_uptodate(item, task, values, dep_manager=None, tasks_dict=None)``
 * ``format_exception(exc) -> str``
 * ``save_extra_values(task) -> dict`` (after a success)
@@ -25,7 +28,7 @@ import sys
 import traceback
 
 from .action import (BaseAction, CmdAction, PythonAction, RESERVED_NAMES,
-                     command_list, create_action, injected_kwargs,
+                     _shape, command_list, create_action, injected_kwargs,
                      normalize_callable, task_options)
 from .dependency import UptodateCalculator
 from .exceptions import InvalidTask, TaskError, TaskFailed
@@ -250,6 +253,17 @@ def prepare_action(item, task_name=None, list_name='actions'):
         return create_action(item, _TaskRef(task_name), list_name)
     except InvalidTask as exc:
         raise ActionDefinitionError(str(exc)) from None
+
+
+def wants_task(action):
+    """Whether running ``action`` (from prepare_action) needs its task: a
+    callable taking one of the reserved names (``task``, ``targets``...),
+    or an action object other than PythonAction, whose execute() may look
+    at its ``task``. The others get everything from ``options``."""
+    if not isinstance(action, PythonAction):
+        return True
+    shape = _shape(action.py_callable)
+    return shape is not None and bool(shape.reserved)
 
 
 class _TaskRef:

@@ -200,6 +200,11 @@ class Snapshot {
 /// a file written after this call has an mtime/ctime >= the value returned,
 /// which a finer clock does not promise. Pass it to changed_since().
 std::int64_t file_clock_now_ns();
+/// The start of the file clock's next tick, once it has come (waits at
+/// most one tick, 1 to 4 ms): a file written before this call has a ctime
+/// below the value returned, one written after it a ctime at or above it.
+/// file_clock_now_ns() cannot tell the two apart within its tick.
+std::int64_t file_clock_next_tick_ns();
 
 /// The existing paths whose ctime (for a directory: an entry's ctime) is at or
 /// after `since_ns` (from file_clock_now_ns()), sorted, without duplicates, as

@@ -226,6 +226,9 @@ class Supervisor {
     argv.insert(argv.begin() + 2, fmt::format("--auto-report={}", pair[1]));
     pending_.reset();  // the last cycle's success is superseded
     std::erase_if(groups_, [](pid_t group) { return !group_alive(group); });
+    // The cycle starts on a new tick of the file clock: a file written before
+    // (in the tick before) does not count as written while it ran.
+    const std::int64_t started = file_clock_next_tick_ns();
     Cycle c;
     c.pid = spawn(argv);
     c.fd = pair[0];
@@ -234,7 +237,7 @@ class Supervisor {
     groups_.insert(c.pid);
     cycles_[c.pid] = std::move(c);
     armed_ = false;
-    started_ns_ = file_clock_now_ns();
+    started_ns_ = started;
     previous_watch_ = last_watch_;
     before_ = Snapshot::take(previous_watch_, last_ignore_);
     previous_ignore_ = last_ignore_;

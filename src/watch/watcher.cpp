@@ -650,6 +650,19 @@ std::int64_t file_clock_now_ns() {
   return to_ns(now);
 }
 
+std::int64_t file_clock_next_tick_ns() {
+  const std::int64_t start = file_clock_now_ns();
+  timespec resolution{};
+  ::clock_getres(CLOCK_REALTIME_COARSE, &resolution);
+  // Sleep a tenth of a tick at a time: the tick comes within one tick.
+  const timespec step{0, std::max<long>(resolution.tv_nsec / 10, 50'000)};
+  for (;;) {
+    const std::int64_t now = file_clock_now_ns();
+    if (now > start) return now;
+    ::nanosleep(&step, nullptr);
+  }
+}
+
 std::vector<std::string> changed_since(const std::vector<std::string>& paths, std::int64_t since_ns,
                                        const std::vector<std::string>& ignored) {
   const Ignored skipped = normalized(ignored);

@@ -654,11 +654,12 @@ std::int64_t file_clock_next_tick_ns() {
   const std::int64_t start = file_clock_now_ns();
   timespec resolution{};
   ::clock_getres(CLOCK_REALTIME_COARSE, &resolution);
-  // Sleep a tenth of a tick at a time: the tick comes within one tick.
+  // Sleep a tenth of a tick at a time: the tick comes within one tick. A
+  // clock stepped back also ends the wait (not waiting for it to catch up).
   const timespec step{0, std::max<long>(resolution.tv_nsec / 10, 50'000)};
   for (;;) {
     const std::int64_t now = file_clock_now_ns();
-    if (now > start) return now;
+    if (now != start) return now;
     ::nanosleep(&step, nullptr);
   }
 }

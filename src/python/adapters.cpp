@@ -193,16 +193,17 @@ py::object task_proxy(const Task& task) {
 ActionOutcome PyCallableAction::run(const ActionEnv& env) {
   ActionOutcome outcome;
   flush_console();
+  validate();  // teardown actions are not validated before they run
   try {
     py::dict options = options_dict(env.task, env.changed);
     // The doit.task.Task proxy is made only for a callable that asks for
-    // it (or for one not validated yet): making one for each task cost
-    // more than many a callable. One made already gets the options still.
+    // it: making one for each task cost more than many a callable. One made
+    // already gets the options still.
     py::object proxy = py::none();
     const auto* ext = dynamic_cast<const PyTaskExtension*>(env.task.extension.get());
-    if (!action_ || wants_task_ || (ext != nullptr && ext->has_proxy())) {
+    if (wants_task_ || (ext != nullptr && ext->has_proxy())) {
       proxy = task_proxy(env.task);
-      py::dict task_options = options_dict(env.task, env.changed);
+      py::dict task_options = options.attr("copy")();  // without "changed"
       task_options.attr("pop")("changed");
       proxy.attr("options") = task_options;
     }
@@ -213,9 +214,8 @@ ActionOutcome PyCallableAction::run(const ActionEnv& env) {
       extra_kwargs = kwargs;
     }
     py::dict res = runtime().attr("run_python_action")(
-        action_ ? action_ : item_, proxy, options, live_writer(env.live_out, false),
-        live_writer(env.live_err, true), py::arg("capture") = env.task.capture,
-        py::arg("extra_kwargs") = extra_kwargs);
+        action_, proxy, options, live_writer(env.live_out, false), live_writer(env.live_err, true),
+        py::arg("capture") = env.task.capture, py::arg("extra_kwargs") = extra_kwargs);
     const std::string status = res["status"].cast<std::string>();
     outcome.status = status == "success"  ? ActionOutcome::Status::kSuccess
                      : status == "failed" ? ActionOutcome::Status::kFailed

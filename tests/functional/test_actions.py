@@ -325,6 +325,26 @@ def test_python_action_gets_only_the_changed_file_deps(project):
     assert (r.rc, r.out, r.err) == (0, ".  t\n['b.txt']\n", "")
 
 
+def test_options_reach_callables_with_and_without_the_task(project):
+    # One callable takes the task (its options are set, without `changed`),
+    # the other only the param; both see the value given on the command line.
+    project.dodo("""
+        def with_task(task, size):
+            print('task', sorted(task.options.items()), size)
+        def without(size, changed):
+            print('plain', size, sorted(changed))
+        def task_t():
+            return {'actions': [with_task, without], 'file_dep': ['a.txt'],
+                    'params': [{'name': 'size', 'long': 'size', 'default': 1,
+                                'type': int}],
+                    'verbosity': 2}
+        """)
+    project.write("a.txt", "a")
+    r = project.run("t", "--size", "3")
+    assert (r.rc, r.out, r.err) == (
+        0, ".  t\ntask [('size', 3)] 3\nplain 3 ['a.txt']\n", ""), r
+
+
 def test_changed_is_empty_when_an_uptodate_item_is_false(project):
     project.dodo("""
         def act(changed):

@@ -47,6 +47,11 @@ class FolderJournal {
   /// the journal is of no further use then.
   bool read(const std::function<void(size_t folder, std::string_view name)>& changed);
 
+  /// Lets go of the watches without waiting for the kernel to take them
+  /// down (close_in_child): the journal tells nothing more. False when that
+  /// could not be done; the destructor then closes the instances, and waits.
+  bool close_in_child();
+
  private:
   FolderJournal() = default;
   struct Builder;

@@ -7,7 +7,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "doit/task.h"
@@ -107,5 +109,26 @@ void reset_child_signals(void* posix_spawnattr);
 
 /// The argv that runs `command` through the shell.
 std::vector<std::string> shell_argv(const std::string& command);
+
+/// argv[0] of the process close_in_child() starts (this executable again).
+inline constexpr std::string_view kCloserName = "doit: closing descriptors";
+
+/// Closes `fds` without waiting for what the kernel does when the last
+/// reference goes: a child process (this executable again, as kCloserName)
+/// takes them over and lets go of them once this process has closed its
+/// own. For descriptors whose close waits in the kernel: an inotify
+/// instance holding watches waits for a grace period, 5 to 20 ms, and a
+/// process that ends waits for it too. The child is not waited for: it ends
+/// on its own, whether this process goes on or ends, and whoever adopts it
+/// reaps it. Only in an executable whose main() calls run_as_closer() first.
+/// Returns the child's pid, `fds` closed; or -1 when no child could be
+/// started (or the executable cannot be one), the descriptors left open.
+pid_t close_in_child(std::span<const int> fds);
+
+/// What main() calls first. When this process is the child close_in_child()
+/// started: waits until its parent let go of the descriptors, and returns
+/// the exit code. Otherwise returns nullopt, and close_in_child() may be
+/// used from then on.
+std::optional<int> run_as_closer(int argc, char** argv);
 
 }  // namespace doit

@@ -58,11 +58,14 @@ class StatCache : public FileSystem {
   /// From now on every call goes to the disk; or the journal starts.
   void invalidate() const override;
   void refresh() const override;
-  /// No more stats to come: the journal's watches are removed on another
-  /// thread (tens of milliseconds for thousands of folders, mostly spent
-  /// waiting in the kernel) while the process finishes its work. The
-  /// destructor waits for it.
-  void release_in_background();
+  /// No more stats to come: the journal's watches go. Taking them down
+  /// waits in the kernel (tens of milliseconds for thousands of folders,
+  /// mostly a grace period), and so does a process that ends holding them:
+  /// with `in_child`, a child process takes the wait over (close_in_child)
+  /// and this one need not wait at all; otherwise, or when no child can be
+  /// started, another thread closes them while the process finishes its
+  /// work, and the destructor waits for it.
+  void release_in_background(bool in_child);
   /// Whether a journal keeps the results across actions (for tests).
   bool journal_active() const { return journal_ != nullptr; }
 

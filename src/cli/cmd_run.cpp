@@ -560,7 +560,9 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
     report_to.flush();
     throw python::PythonTraceback(e.what());
   }
-  fs.release_in_background();
+  // Not through a child after an interrupt: the descendants still there
+  // are stopped then, and it would be one of them.
+  fs.release_in_background(/*in_child=*/!executor.interrupted());
   report_to.flush();
   with_status.reset();
   status_line.reset();  // taken down before doit ends

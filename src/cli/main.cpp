@@ -10,6 +10,7 @@
 #include "cli/command_line.h"
 #include "cli/did_you_mean.h"
 #include "doit/output.h"
+#include "doit/process.h"
 #include "doit/state_db.h"
 #include "doit/work_counters.h"
 #include "python/adapters.h"
@@ -70,6 +71,7 @@ int main_impl(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace doit;
+  if (const std::optional<int> closed = run_as_closer(argc, argv)) return *closed;
   work::init_from_environment();
   int code = 0;
   try {

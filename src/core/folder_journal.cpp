@@ -15,6 +15,8 @@
 #include <system_error>
 #include <thread>
 
+#include "doit/process.h"
+
 namespace doit {
 namespace {
 
@@ -331,6 +333,16 @@ FolderJournal::~FolderJournal() {
   }
   if (fds_[0] >= 0) ::close(fds_[0]);
   if (other.joinable()) other.join();
+}
+
+bool FolderJournal::close_in_child() {
+  std::vector<int> open;
+  for (const int fd : fds_) {
+    if (fd >= 0) open.push_back(fd);
+  }
+  if (doit::close_in_child(open) < 0) return false;
+  fds_.fill(-1);
+  return true;
 }
 
 bool FolderJournal::resolves(std::uint32_t watch, std::string_view name) const {

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -304,6 +305,82 @@ ProcessResult run_process(const SpawnSpec& spec, LiveOutput* live_out, LiveOutpu
     }
   }
   return child.take_result();
+}
+
+namespace {
+/// Whether this executable's main() handles kCloserName (run_as_closer).
+std::atomic<bool> g_can_close_in_child{false};
+}  // namespace
+
+pid_t close_in_child(std::span<const int> fds) {
+  if (!g_can_close_in_child.load(std::memory_order_relaxed)) return -1;
+  // The child gets the read end of a pipe as its stdin, the descriptors as
+  // 3, 4, ... and nothing else: it must not hold this process's output
+  // open, nor anything this process inherited. Its copies are made from
+  // duplicates above every number the child uses, so that no dup2() of the
+  // child overwrites a descriptor a later one copies.
+  const int first = 3;
+  const int above = first + static_cast<int>(fds.size());
+  int gate[2] = {-1, -1};
+  if (::pipe2(gate, O_CLOEXEC) != 0) return -1;
+  std::vector<int> sources;  // the gate's read end, then fds
+  sources.reserve(fds.size() + 1);
+  sources.push_back(::fcntl(gate[0], F_DUPFD_CLOEXEC, above));
+  for (const int fd : fds) sources.push_back(::fcntl(fd, F_DUPFD_CLOEXEC, above));
+  const bool ok = std::ranges::all_of(sources, [](int fd) { return fd >= 0; });
+
+  pid_t pid = -1;
+  int rc = -1;
+  if (ok) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, sources[0], STDIN_FILENO);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    for (size_t i = 1; i < sources.size(); ++i) {
+      posix_spawn_file_actions_adddup2(&actions, sources[i], first + static_cast<int>(i) - 1);
+    }
+    posix_spawn_file_actions_addclosefrom_np(&actions, first + static_cast<int>(fds.size()));
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    reset_child_signals(&attr);
+    short flags = 0;
+    posix_spawnattr_getflags(&attr, &flags);
+    // Its own process group: a Ctrl-C meant for doit's tasks is not for it.
+    posix_spawnattr_setflags(&attr, flags | POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    const std::string name(kCloserName);
+    char* argv[] = {const_cast<char*>(name.c_str()), nullptr};
+    rc = posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  for (const int fd : sources) {
+    if (fd >= 0) ::close(fd);
+  }
+  ::close(gate[0]);
+  if (rc != 0) {
+    ::close(gate[1]);
+    return -1;
+  }
+  // The child holds the descriptors now: closing ours only drops a
+  // reference. Then the child may go, and its end waits in the kernel.
+  for (const int fd : fds) ::close(fd);
+  ::close(gate[1]);
+  return pid;
+}
+
+std::optional<int> run_as_closer(int argc, char** argv) {
+  if (argc != 1 || argv[0] == nullptr || std::string_view(argv[0]) != kCloserName) {
+    g_can_close_in_child.store(true, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  char byte = 0;
+  while (true) {
+    const ssize_t n = ::read(STDIN_FILENO, &byte, 1);
+    if (n == 0 || (n < 0 && errno != EINTR)) break;
+  }
+  return 0;  // the descriptors close as the process ends
 }
 
 }  // namespace doit

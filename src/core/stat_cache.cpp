@@ -231,10 +231,14 @@ void StatCache::finish() const {
 StatCache::StatCache(const FileSystem& base, bool keep_across_actions)
     : base_(base), keep_across_actions_(keep_across_actions) {}
 
-void StatCache::release_in_background() {
+void StatCache::release_in_background(bool in_child) {
   finish();
   valid_ = false;
   if (!journal_ || releasing_.joinable()) return;
+  if (in_child && journal_->close_in_child()) {
+    journal_.reset();
+    return;
+  }
   releasing_ = std::thread([journal = std::move(journal_)]() mutable { journal.reset(); });
 }
 

@@ -1,12 +1,15 @@
 #include "doit/process.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -307,6 +310,58 @@ TEST(ChildProcessTest, DestroyingARunningChildKillsAndReapsIt) {
     pid = std::stoi(live.outs.front());
   }
   EXPECT_NE(::kill(pid, 0), 0);  // reaped: not even a zombie
+}
+
+TEST(RunAsCloserTest, AnyOtherInvocationIsNotTheCloser) {
+  char name[] = "doit";
+  char closer[] = "doit: closing descriptors";
+  char arg[] = "run";
+  char* plain[] = {name, nullptr};
+  char* with_arg[] = {closer, arg, nullptr};
+  EXPECT_EQ(run_as_closer(1, plain), std::nullopt);
+  EXPECT_EQ(run_as_closer(2, with_arg), std::nullopt);
+}
+
+TEST(RunAsCloserTest, TheCloserWaitsForTheEndOfItsStdin) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  const int saved = ::dup(STDIN_FILENO);
+  ::dup2(p[0], STDIN_FILENO);
+  ::close(p[0]);
+  ASSERT_EQ(::write(p[1], "xy", 2), 2);
+  ::close(p[1]);
+  std::string name(kCloserName);
+  char* argv[] = {name.data(), nullptr};
+  EXPECT_EQ(run_as_closer(1, argv), 0);
+  char byte;
+  EXPECT_EQ(::read(STDIN_FILENO, &byte, 1), 0);  // all read, up to the end
+  ::dup2(saved, STDIN_FILENO);
+  ::close(saved);
+}
+
+TEST(CloseInChildTest, AChildTakesTheDescriptorsOverAndEndsOnItsOwn) {
+  int first[2], second[2];
+  ASSERT_EQ(::pipe2(first, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(second, O_CLOEXEC), 0);
+  const int handed[] = {first[1], second[1]};
+  const pid_t pid = close_in_child(handed);
+  ASSERT_GT(pid, 0);
+  for (const int fd : handed) {  // closed here
+    errno = 0;
+    EXPECT_EQ(::fcntl(fd, F_GETFD), -1);
+    EXPECT_EQ(errno, EBADF);
+  }
+  EXPECT_EQ(::getpgid(pid), pid);  // in a group of its own: a Ctrl-C is not for it
+  // It ends by itself: this process's part is done.
+  int status = -1;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  char byte;
+  for (const int fd : {first[0], second[0]}) {  // no copy of the write ends is left
+    EXPECT_EQ(::read(fd, &byte, 1), 0);
+    ::close(fd);
+  }
 }
 
 }  // namespace

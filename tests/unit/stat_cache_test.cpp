@@ -2,13 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -475,13 +476,32 @@ TEST_F(KeptCacheTest, ReleasedInTheBackgroundTheCacheAsksTheDisk) {
   cache.prefetch(paths_, 1);
   cache.invalidate();
   ASSERT_TRUE(cache.journal_active());
-  cache.release_in_background();
+  cache.release_in_background(false);
   EXPECT_FALSE(cache.journal_active());
   write(path(1, 2), "after the release");
   const int before = disk.calls();
   EXPECT_EQ(cache.stat(path(1, 2)).size, 17);
   EXPECT_EQ(disk.calls(), before + 1);
-  cache.release_in_background();  // twice: nothing more to do
+  cache.release_in_background(false);  // twice: nothing more to do
+}
+
+TEST_F(KeptCacheTest, ReleasedThroughAChildTheWatchesGoWithIt) {
+  CountingDisk disk;
+  StatCache cache(disk, true);
+  cache.prefetch(paths_, 1);
+  cache.invalidate();
+  ASSERT_TRUE(cache.journal_active());
+  cache.release_in_background(true);
+  EXPECT_FALSE(cache.journal_active());
+  // A child took the instances over, and ended once they were its own.
+  int status = -1;
+  ASSERT_GT(::waitpid(-1, &status, 0), 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  write(path(1, 2), "after the release");
+  const int before = disk.calls();
+  EXPECT_EQ(cache.stat(path(1, 2)).size, 17);
+  EXPECT_EQ(disk.calls(), before + 1);
 }
 
 TEST_F(KeptCacheTest, WithoutKeepingTheFirstActionEndsTheCache) {

@@ -30,11 +30,12 @@ struct RunTimes {
 /// How many runs the database keeps.
 constexpr int kKeptRuns = 50;
 
-/// Appends a run to the state database at `db_path` (ours, already
-/// created), dropping the oldest beyond kKeptRuns; one transaction. Throws
-/// StateDbError when it cannot be written.
-void append_run(const std::string& db_path, std::int64_t start_ns,
-                const std::vector<TaskTime>& tasks);
+class StateDb;
+
+/// Appends a run to the state database, through its connection, dropping
+/// the oldest beyond kKeptRuns; one transaction. Throws StateDbError when it
+/// cannot be written (opened for reading, closed).
+void append_run(StateDb& state, std::int64_t start_ns, const std::vector<TaskTime>& tasks);
 
 /// Every run kept, oldest first (none when the table does not exist yet).
 /// Opens the file read-only. Throws StateDbError.

@@ -201,6 +201,17 @@ class StateDb {
   /// All task names with a record, sorted.
   std::vector<std::string> task_names() const;
 
+  /// Closes the file now (the write-ahead log goes back into it); the
+  /// records stay readable, and writing throws StateDbError. The destructor
+  /// does it otherwise.
+  void close();
+  /// Whether it may be written: opened for writing, and not closed.
+  bool writable() const;
+  /// The connection, for the tables other modules keep in the same file
+  /// (run_log.h), under the same rules (write only when writable()); null
+  /// once closed.
+  sqlite3* connection() const { return db_; }
+
  private:
   struct Statements;  // the prepared statements, kept for the object's life
 

@@ -324,12 +324,12 @@ class StatusReporter : public Reporter {
 /// Keeps the run's task times in the state (for `doit stats`) and writes
 /// them to the --profile file. A problem is reported on stderr; the run's
 /// exit code stays.
-void record_times(const OptionValues& opt, const RunOptions& ro, const StateDb& db,
+void record_times(const OptionValues& opt, const RunOptions& ro, StateDb& db,
                   std::int64_t started_ns, const std::vector<TaskTime>& times) {
   if (ro.dry_run) return;
   if (!times.empty()) {
     try {
-      append_run(db.path(), started_ns, times);
+      append_run(db, started_ns, times);
     } catch (const StateDbError& e) {
       fmt::print(stderr, "doit: {}\n", e.what());
     }
@@ -567,6 +567,8 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
   with_status.reset();
   status_line.reset();  // taken down before doit ends
   record_times(opt, ro, *db, started_ns, executor.times());
+  db->close();
+  leave_to_exit(std::move(db));
   if (executor.interrupted()) {
     // What the interrupted tasks started and moved out of doit's process
     // group (setsid, a double fork) did not get the signal: stop it too.

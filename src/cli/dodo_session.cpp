@@ -257,6 +257,11 @@ DodoSession::~DodoSession() {
   keep_names_of(std::move(graph));
 }
 
+void leave_to_exit(std::shared_ptr<void> object) {
+  static auto* const left = new std::vector<std::shared_ptr<void>>();
+  left->push_back(std::move(object));
+}
+
 std::vector<Task> SessionDelayedCreator::create(const std::string& creator,
                                                 const std::string& base) {
   std::vector<Task> tasks = python_.create(creator, base);

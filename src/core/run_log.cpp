@@ -73,44 +73,50 @@ std::string text_column(sqlite3_stmt* s, int column) {
 
 }  // namespace
 
-void append_run(const std::string& db_path, std::int64_t start_ns,
-                const std::vector<TaskTime>& tasks) {
+void append_run(StateDb& state, std::int64_t start_ns, const std::vector<TaskTime>& tasks) {
   constexpr std::string_view kDoing = "save";
-  Db db = open(db_path, SQLITE_OPEN_READWRITE, kDoing);
-  // As the state's own connection: a commit is not synced to the disk (the
-  // write-ahead log stays consistent whatever happens to the process); a
-  // sync per run cost the edited-file run several milliseconds, more while
-  // the disk is busy.
-  exec(db.get(), db_path, "PRAGMA synchronous = NORMAL", kDoing);
-  exec(db.get(), db_path, "BEGIN IMMEDIATE", kDoing);
-  exec(db.get(), db_path, kSchema, kDoing);
-  Statement run = prepare(db.get(), db_path, "INSERT INTO runs(start_ns) VALUES(?)", kDoing);
-  sqlite3_bind_int64(run.get(), 1, start_ns);
-  if (sqlite3_step(run.get()) != SQLITE_DONE) fail(db.get(), db_path, kDoing);
-  const std::int64_t id = sqlite3_last_insert_rowid(db.get());
-  Statement task = prepare(db.get(), db_path,
-                           "INSERT INTO task_times(run, task, start_ns, duration_ns, result) "
-                           "VALUES(?, ?, ?, ?, ?)",
-                           kDoing);
-  for (const TaskTime& t : tasks) {
-    sqlite3_reset(task.get());
-    sqlite3_bind_int64(task.get(), 1, id);
-    sqlite3_bind_text(task.get(), 2, t.task.data(), static_cast<int>(t.task.size()), SQLITE_STATIC);
-    sqlite3_bind_int64(task.get(), 3, t.start_ns);
-    sqlite3_bind_int64(task.get(), 4, t.duration_ns);
-    sqlite3_bind_text(task.get(), 5, t.result.data(), static_cast<int>(t.result.size()),
-                      SQLITE_STATIC);
-    if (sqlite3_step(task.get()) != SQLITE_DONE) fail(db.get(), db_path, kDoing);
+  const std::string& db_path = state.path();
+  if (!state.writable()) {
+    throw StateDbError(
+        fmt::format("'{}': cannot {} the task times: {}", db_path, kDoing,
+                    state.connection() == nullptr ? "closed" : "opened for reading"));
   }
-  // Only the last kKeptRuns runs are kept.
-  Statement prune_times =
-      prepare(db.get(), db_path, "DELETE FROM task_times WHERE run <= ?1", kDoing);
-  Statement prune_runs = prepare(db.get(), db_path, "DELETE FROM runs WHERE id <= ?1", kDoing);
-  for (const Statement& prune : {std::cref(prune_times), std::cref(prune_runs)}) {
-    sqlite3_bind_int64(prune.get(), 1, id - kKeptRuns);
-    if (sqlite3_step(prune.get()) != SQLITE_DONE) fail(db.get(), db_path, kDoing);
+  sqlite3* db = state.connection();
+  exec(db, db_path, "BEGIN IMMEDIATE", kDoing);
+  try {
+    exec(db, db_path, kSchema, kDoing);
+    Statement run = prepare(db, db_path, "INSERT INTO runs(start_ns) VALUES(?)", kDoing);
+    sqlite3_bind_int64(run.get(), 1, start_ns);
+    if (sqlite3_step(run.get()) != SQLITE_DONE) fail(db, db_path, kDoing);
+    const std::int64_t id = sqlite3_last_insert_rowid(db);
+    Statement task = prepare(db, db_path,
+                             "INSERT INTO task_times(run, task, start_ns, duration_ns, result) "
+                             "VALUES(?, ?, ?, ?, ?)",
+                             kDoing);
+    for (const TaskTime& t : tasks) {
+      sqlite3_reset(task.get());
+      sqlite3_bind_int64(task.get(), 1, id);
+      sqlite3_bind_text(task.get(), 2, t.task.data(), static_cast<int>(t.task.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_int64(task.get(), 3, t.start_ns);
+      sqlite3_bind_int64(task.get(), 4, t.duration_ns);
+      sqlite3_bind_text(task.get(), 5, t.result.data(), static_cast<int>(t.result.size()),
+                        SQLITE_STATIC);
+      if (sqlite3_step(task.get()) != SQLITE_DONE) fail(db, db_path, kDoing);
+    }
+    // Only the last kKeptRuns runs are kept.
+    Statement prune_times = prepare(db, db_path, "DELETE FROM task_times WHERE run <= ?1", kDoing);
+    Statement prune_runs = prepare(db, db_path, "DELETE FROM runs WHERE id <= ?1", kDoing);
+    for (const Statement& prune : {std::cref(prune_times), std::cref(prune_runs)}) {
+      sqlite3_bind_int64(prune.get(), 1, id - kKeptRuns);
+      if (sqlite3_step(prune.get()) != SQLITE_DONE) fail(db, db_path, kDoing);
+    }
+  } catch (const StateDbError&) {
+    // The state's own connection: no transaction of this may stay open.
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
   }
-  exec(db.get(), db_path, "COMMIT", kDoing);
+  exec(db, db_path, "COMMIT", kDoing);
 }
 
 std::vector<RunTimes> read_runs(const std::string& db_path) {

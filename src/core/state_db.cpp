@@ -821,7 +821,10 @@ std::unique_ptr<StateDb> StateDb::open_for_reading(const std::string& path) {
   return state;
 }
 
+bool StateDb::writable() const { return db_ != nullptr && statements_->begin; }
+
 void StateDb::require_writable() const {
+  if (db_ == nullptr) throw StateDbError(quoted(path_) + ": closed; cannot write to it.");
   if (!statements_->begin) {
     throw StateDbError(quoted(path_) + ": opened for reading only; cannot write to it.");
   }
@@ -830,9 +833,14 @@ void StateDb::require_writable() const {
 StateDb::StateDb(std::string path, sqlite3* db)
     : path_(std::move(path)), db_(db), statements_(std::make_unique<Statements>()) {}
 
-StateDb::~StateDb() {
-  statements_.reset();  // a connection closes only once its statements are finalized
+StateDb::~StateDb() { close(); }
+
+void StateDb::close() {
+  if (db_ == nullptr) return;
+  // A connection closes only once its statements are finalized.
+  statements_ = std::make_unique<Statements>();
   sqlite3_close(db_);
+  db_ = nullptr;
 }
 
 void StateDb::load() {

@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -29,8 +32,11 @@ class RunLogTest : public ::testing::Test {
 TEST_F(RunLogTest, AStateWithoutTimesHasNoRuns) { EXPECT_TRUE(read_runs(path_).empty()); }
 
 TEST_F(RunLogTest, KeepsEachRunsTasksInStartOrder) {
-  append_run(path_, 100, {{"b", 120, 5, "success"}, {"a", 110, 30, "failure"}});
-  append_run(path_, 200, {{"a", 210, 20, "success"}});
+  {
+    const std::unique_ptr<StateDb> state = StateDb::open(path_);
+    append_run(*state, 100, {{"b", 120, 5, "success"}, {"a", 110, 30, "failure"}});
+    append_run(*state, 200, {{"a", 210, 20, "success"}});
+  }
   const std::vector<RunTimes> runs = read_runs(path_);
   ASSERT_EQ(runs.size(), 2u);
   EXPECT_EQ(runs[0].start_ns, 100);
@@ -44,11 +50,32 @@ TEST_F(RunLogTest, KeepsEachRunsTasksInStartOrder) {
 }
 
 TEST_F(RunLogTest, KeepsOnlyTheLastRuns) {
-  for (int i = 0; i < kKeptRuns + 5; ++i) append_run(path_, i, {{"t", i, 1, "success"}});
+  {
+    const std::unique_ptr<StateDb> state = StateDb::open(path_);
+    for (int i = 0; i < kKeptRuns + 5; ++i) append_run(*state, i, {{"t", i, 1, "success"}});
+  }
   const std::vector<RunTimes> runs = read_runs(path_);
   ASSERT_EQ(runs.size(), static_cast<size_t>(kKeptRuns));
   EXPECT_EQ(runs.front().start_ns, 5);
   EXPECT_EQ(runs.back().start_ns, kKeptRuns + 4);
+}
+
+TEST_F(RunLogTest, AppendsThroughTheStatesConnectionAlongsideItsRecords) {
+  const std::unique_ptr<StateDb> state = StateDb::open(path_);
+  state->save_success("a", "md5", {}, "{}", std::nullopt);
+  append_run(*state, 100, {{"a", 110, 30, "success"}});
+  EXPECT_EQ(read_runs(path_).size(), 1u);                   // committed: another connection sees it
+  state->save_success("b", "md5", {}, "{}", std::nullopt);  // no transaction left open
+  state->close();
+  EXPECT_THROW(append_run(*state, 200, {{"a", 210, 20, "success"}}), StateDbError);
+  EXPECT_EQ(StateDb::open(path_)->task_names(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(read_runs(path_).size(), 1u);
+}
+
+TEST_F(RunLogTest, AStateOpenedForReadingCannotTakeTimes) {
+  const std::unique_ptr<StateDb> state = StateDb::open_for_reading(path_);
+  EXPECT_THROW(append_run(*state, 100, {{"a", 110, 30, "success"}}), StateDbError);
+  EXPECT_TRUE(read_runs(path_).empty());
 }
 
 TEST(ChromeTraceTest, OverlappingTasksGetSeparateRowsAndTimesInMicroseconds) {

@@ -13,7 +13,6 @@
 #include <atomic>
 #include <csignal>
 #include <deque>
-#include <set>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -105,6 +104,37 @@ void install_interrupt_handlers() {
 
 // ---------------------------------------------------------------------------
 
+namespace {
+
+/// The tasks a node still waits for: a few task indexes (one or two as a
+/// rule), sorted. Half the size of a std::set, with one allocation instead
+/// of one per index: a run holds two per task.
+class WaitSet {
+ public:
+  bool empty() const { return tasks_.empty(); }
+  /// The smallest index (not empty()).
+  int first() const { return tasks_.front(); }
+  /// False when it was there already.
+  bool insert(int task) {
+    const auto at = std::lower_bound(tasks_.begin(), tasks_.end(), task);
+    if (at != tasks_.end() && *at == task) return false;
+    tasks_.insert(at, task);
+    return true;
+  }
+  /// False when it was not there.
+  bool erase(int task) {
+    const auto at = std::lower_bound(tasks_.begin(), tasks_.end(), task);
+    if (at == tasks_.end() || *at != task) return false;
+    tasks_.erase(at);
+    return true;
+  }
+
+ private:
+  std::vector<int> tasks_;
+};
+
+}  // namespace
+
 /// pydoit's ExecNode.
 struct Executor::Node {
   enum class RunStatus : std::uint8_t { kNone, kRun, kIgnore, kUpToDate, kFailure, kSuccessful };
@@ -119,7 +149,7 @@ struct Executor::Node {
   bool started = false;  // step() was called once
   std::vector<std::string> task_dep;
   std::vector<std::string> calc_dep;
-  std::set<int> wait_run, wait_run_calc;    // task indexes
+  WaitSet wait_run, wait_run_calc;          // task indexes
   std::vector<int> waiting_me;              // node indexes, in the order they started waiting
   std::vector<int> bad_deps, ignored_deps;  // task indexes
   // The task's values once it finished or was skipped; null when it has
@@ -328,9 +358,9 @@ std::string Executor::Impl::waiting_cycle_message() const {
   while (std::find(path.begin(), path.end(), n) == path.end()) {
     path.push_back(n);
     const Node& node = nodes_[n];
-    const std::set<int>& waits = node.wait_run.empty() ? node.wait_run_calc : node.wait_run;
+    const WaitSet& waits = node.wait_run.empty() ? node.wait_run_calc : node.wait_run;
     if (waits.empty()) break;
-    n = node_of_[*waits.begin()];
+    n = node_of_[waits.first()];
   }
   std::vector<std::string> chain;
   for (auto it = std::find(path.begin(), path.end(), n); it != path.end(); ++it) {
@@ -362,8 +392,8 @@ void Executor::Impl::add_waits(int n, const std::vector<std::string>& names, boo
     const bool unfinished =
         dep.run_status == Node::RunStatus::kNone || dep.run_status == Node::RunStatus::kRun;
     if (unfinished) {
-      std::set<int>& waits = calc ? nodes_[n].wait_run_calc : nodes_[n].wait_run;
-      if (waits.insert(t).second) dep.waiting_me.push_back(n);
+      WaitSet& waits = calc ? nodes_[n].wait_run_calc : nodes_[n].wait_run;
+      if (waits.insert(t)) dep.waiting_me.push_back(n);
     } else {
       parent_status(nodes_[n], dep);
       if (calc) merge_calc_results(dep, nodes_[n]);

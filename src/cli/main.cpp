@@ -1,6 +1,7 @@
 // doit: the command line. Splits argv as pydoit does (SPEC §1.2), picks the
 // command, and prints every user error once, with pydoit's exit codes.
 #include <fmt/format.h>
+#include <malloc.h>
 #include <unistd.h>
 #include <csignal>
 #include <cstring>
@@ -72,6 +73,12 @@ int main_impl(int argc, char** argv) {
 int main(int argc, char** argv) {
   using namespace doit;
   if (const std::optional<int> closed = run_as_closer(argc, argv)) return *closed;
+#ifdef M_ARENA_MAX
+  // One malloc arena for every thread. The threads besides the main one
+  // (stat workers, the journal's) allocate little, and a second arena kept
+  // about 0.8 MB of a 10,000-task run's peak memory for it.
+  mallopt(M_ARENA_MAX, 1);
+#endif
   work::init_from_environment();
   int code = 0;
   try {

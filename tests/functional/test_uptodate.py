@@ -413,6 +413,31 @@ def test_uptodate_callable_gets_the_saved_values_as_second_argument(project):
     assert (r.rc, r.out, r.err) == (0, "values: {'stamp': 'v1'}\n" + skipped("t"), "")
 
 
+def test_saved_values_come_back_as_json_made_them(project):
+    # Every JSON type, big and small numbers, text beyond ASCII: the values
+    # an uptodate callable gets are what json.loads makes of the saved text.
+    saved = {"int": 12345678901234567890, "neg": -7, "float": 1.5, "tiny": 1e-7,
+             "big": 1e300, "text": "é☃\U0001F600 \"q\"\n",
+             "none": None, "yes": True, "no": False, "list": [1, [2.0, "x"], {}],
+             "dict": {"k": {"nested": [None]}}, "tuple": (1, 2), "zero": -0.0}
+    project.dodo(f"""
+        def save():
+            return {saved!r}
+        def check(task, values):
+            with open('got.txt', 'w', encoding='utf-8') as f:
+                f.write(repr(sorted((k, repr(v), type(v).__name__) for k, v in values.items())))
+            return bool(values)  # run once, to save them
+        def task_t():
+            return {{'actions': [save], 'uptodate': [check]}}
+        """)
+    assert project.run().out == ran("t")
+    r = project.run()
+    assert (r.rc, r.out, r.err) == (0, skipped("t"), "")
+    want = json.loads(json.dumps(saved))
+    assert project.read("got.txt") == repr(
+        sorted((k, repr(v), type(v).__name__) for k, v in want.items()))
+
+
 def test_uptodate_tuple_passes_args_and_kwargs(project):
     project.dodo("""
         def check(a, b, c=None):

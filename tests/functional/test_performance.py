@@ -49,6 +49,35 @@ def test_up_to_date_run_imports_no_heavy_module(project):
     assert sorted((imported & HEAVY_MODULES) - modules_at_python_start()) == []
 
 
+#: Python actions and an uptodate callable, all plain functions.
+RECORD_MODULES_PYTHON_ACTIONS = RECORD_MODULES.replace("def task_copy", """
+def build(targets, dependencies, size=3):
+    with open(targets[0], 'w') as f:
+        f.write('%d %s\\n' % (size, dependencies))
+
+def never(task, values):
+    return False
+
+def task_build():
+    return {'actions': [build, (build, [], {'size': 4})], 'file_dep': ['in.txt'],
+            'targets': ['built.txt'], 'uptodate': [never], 'verbosity': 0}
+
+def task_copy""")
+
+
+def test_a_run_of_plain_python_functions_imports_no_heavy_module(project):
+    # Their parameters are read from their code objects: `inspect` (about
+    # 10 ms to import) is for other callables.
+    project.dodo(RECORD_MODULES_PYTHON_ACTIONS)
+    project.write("in.txt", "x\n")
+    r = project.run()
+    assert (r.rc, r.out) == (0, ".  build\n.  copy\n"), r.err
+    assert project.read("built.txt") == "4 ['in.txt']\n"
+    imported = set(project.lines("modules.txt"))
+    assert "doit._runtime" in imported  # the actions ran in this interpreter
+    assert sorted((imported & HEAVY_MODULES) - modules_at_python_start()) == []
+
+
 def test_list_imports_no_heavy_module(project):
     project.dodo(RECORD_MODULES)
     r = project.run("list")

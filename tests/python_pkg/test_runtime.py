@@ -169,6 +169,79 @@ def test_positional_args_bind_the_names_signature_binds(func, count):
     assert _shape(func).bound_by(args) == want
 
 
+def _everything(a, b=1, /, c=2, *rest, task, targets=(), **kw):
+    pass
+
+
+def _reserved_with_defaults(task=None, *, changed=None, dependencies):
+    pass
+
+
+def _reserved_positional_only(task, targets, /, changed):
+    pass
+
+
+def _closure_maker():
+    local = 1
+
+    def inner(x, *, y=local):
+        return x + y
+    return inner
+
+
+def _decorated(func):
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        return func(*args, **kwargs)
+    return wrapper
+
+
+@_decorated
+def _wrapped_targets(targets, size=3):
+    pass
+
+
+_PLAIN = [_everything, _reserved_with_defaults, _reserved_positional_only,
+          _closure_maker(), _positional, _fixed, lambda: None,
+          lambda *a, **k: None, lambda task, /: None]
+
+
+@pytest.mark.parametrize('func', _PLAIN)
+def test_a_plain_functions_shape_is_read_from_its_code_as_inspect_reads_it(func):
+    from doit.action import _Shape, _plain_function
+    assert _plain_function(func)
+    fast = _Shape(func)
+    slow = _Shape.__new__(_Shape)
+    slow._from_signature(func)
+    for field in _Shape.__slots__:
+        assert getattr(fast, field) == getattr(slow, field), field
+
+
+@pytest.mark.parametrize('func', _PLAIN + [
+    _wrapped_targets, _Holder().method, _Holder, print, len,
+    __import__('functools').partial(_fixed, 1)])
+def test_parameter_names_are_inspects(func):
+    import inspect
+    from doit.action import parameter_names
+    assert parameter_names(func) == list(inspect.signature(func).parameters)
+
+
+def test_a_wrapping_function_shows_the_wrapped_ones_parameters():
+    # functools.wraps: inspect (and so doit) sees the wrapped function's
+    # parameters, not the wrapper's (*args, **kwargs).
+    from doit.action import _plain_function, injected_kwargs
+    assert not _plain_function(_wrapped_targets)
+
+    class Task:
+        name = 't'
+        targets = ['out.txt']
+        file_dep = []
+    got = injected_kwargs(_wrapped_targets, [], {}, Task(), {'size': 5, 'x': 1}, None)
+    assert got == {'targets': ['out.txt'], 'size': 5}
+
+
 @pytest.mark.parametrize('item, wanted', [
     (lambda: None, False),
     (lambda sources, dest, opt=1: None, False),

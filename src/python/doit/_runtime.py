@@ -22,14 +22,12 @@ up-to-date check did not run) and is not an option. When ``options`` is
 None the task's own ``options``/``dep_changed`` are used.
 """
 
-import inspect
 import io
 import sys
-import traceback
 
 from .action import (BaseAction, CmdAction, PythonAction, RESERVED_NAMES,
                      _shape, command_list, create_action, injected_kwargs,
-                     normalize_callable, task_options)
+                     normalize_callable, parameter_names, task_options)
 from .dependency import UptodateCalculator
 from .exceptions import InvalidTask, TaskError, TaskFailed
 from .tools import PythonInteractiveAction
@@ -295,7 +293,7 @@ def call_uptodate(item, task, values, dep_manager=None, tasks_dict=None):
     if isinstance(func, UptodateCalculator) and dep_manager is not None:
         func.setup(dep_manager, tasks_dict)
     try:
-        names = list(inspect.signature(func).parameters)
+        names = parameter_names(func)
     except (TypeError, ValueError):
         names = []
     magic = []
@@ -318,7 +316,7 @@ def wants_dryrun(item):
     else:
         func = normalize_callable(item)[0]
     try:
-        return 'dryrun' in inspect.signature(func).parameters
+        return 'dryrun' in parameter_names(func)
     except (TypeError, ValueError):
         return False
 
@@ -353,6 +351,7 @@ def _is_plumbing(filename):
 
 
 def _traceback_lines(exc):
+    import traceback  # slow to import: only when an action failed
     report = traceback.TracebackException.from_exception(exc)
     report.stack = traceback.StackSummary.from_list(
         [frame for frame in report.stack if not _is_plumbing(frame.filename)])

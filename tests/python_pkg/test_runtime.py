@@ -209,7 +209,7 @@ _PLAIN = [_everything, _reserved_with_defaults, _reserved_positional_only,
 
 
 @pytest.mark.parametrize('func', _PLAIN)
-def test_a_plain_functions_shape_is_read_from_its_code_as_inspect_reads_it(func):
+def test_a_plain_functions_shape_is_read_as_inspect_reads_it(func):
     from doit.action import _Shape, _plain_function
     assert _plain_function(func)
     fast = _Shape(func)
@@ -238,7 +238,8 @@ def test_a_wrapping_function_shows_the_wrapped_ones_parameters():
         name = 't'
         targets = ['out.txt']
         file_dep = []
-    got = injected_kwargs(_wrapped_targets, [], {}, Task(), {'size': 5, 'x': 1}, None)
+    got = injected_kwargs(_wrapped_targets, [], {}, Task(),
+                          {'size': 5, 'x': 1}, None)
     assert got == {'targets': ['out.txt'], 'size': 5}
 
 

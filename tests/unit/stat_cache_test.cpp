@@ -470,38 +470,28 @@ TEST_F(KeptCacheTest, PathsOnlyStreamedAreNotWatched) {
   EXPECT_FALSE(cache.journal_active());
 }
 
-TEST_F(KeptCacheTest, ReleasedInTheBackgroundTheCacheAsksTheDisk) {
-  CountingDisk disk;
-  StatCache cache(disk, true);
-  cache.prefetch(paths_, 1);
-  cache.invalidate();
-  ASSERT_TRUE(cache.journal_active());
-  cache.release_in_background(false);
-  EXPECT_FALSE(cache.journal_active());
-  write(path(1, 2), "after the release");
-  const int before = disk.calls();
-  EXPECT_EQ(cache.stat(path(1, 2)).size, 17);
-  EXPECT_EQ(disk.calls(), before + 1);
-  cache.release_in_background(false);  // twice: nothing more to do
-}
-
-TEST_F(KeptCacheTest, ReleasedThroughAChildTheWatchesGoWithIt) {
-  CountingDisk disk;
-  StatCache cache(disk, true);
-  cache.prefetch(paths_, 1);
-  cache.invalidate();
-  ASSERT_TRUE(cache.journal_active());
-  cache.release_in_background(true);
-  EXPECT_FALSE(cache.journal_active());
-  // A child took the instances over, and ended once they were its own.
-  int status = -1;
-  ASSERT_GT(::waitpid(-1, &status, 0), 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
-  write(path(1, 2), "after the release");
-  const int before = disk.calls();
-  EXPECT_EQ(cache.stat(path(1, 2)).size, 17);
-  EXPECT_EQ(disk.calls(), before + 1);
+TEST_F(KeptCacheTest, ReleasedTheCacheAsksTheDisk) {
+  for (const bool in_child : {false, true}) {
+    SCOPED_TRACE(in_child ? "closed by a child" : "closed on a thread");
+    CountingDisk disk;
+    StatCache cache(disk, true);
+    cache.prefetch(paths_, 1);
+    cache.invalidate();
+    ASSERT_TRUE(cache.journal_active());
+    cache.release_in_background(in_child);
+    EXPECT_FALSE(cache.journal_active());
+    if (in_child) {  // a child took the instances over, and ended once they were its own
+      int status = -1;
+      ASSERT_GT(::waitpid(-1, &status, 0), 0);
+      ASSERT_TRUE(WIFEXITED(status));
+      EXPECT_EQ(WEXITSTATUS(status), 0);
+    }
+    write(path(1, 2), in_child ? "after the release 2" : "after the release");
+    const int before = disk.calls();
+    EXPECT_EQ(cache.stat(path(1, 2)).size, in_child ? 19 : 17);
+    EXPECT_EQ(disk.calls(), before + 1);
+    cache.release_in_background(in_child);  // twice: nothing more to do
+  }
 }
 
 TEST_F(KeptCacheTest, WithoutKeepingTheFirstActionEndsTheCache) {

@@ -55,23 +55,35 @@ def _plain_function(func):
     return not any(name in own for name in _SIGNATURE_ATTRIBUTES)
 
 
+def _code_parameters(func):
+    """A plain function's parameters, from its code object, as inspect
+    reads them: (positional, ``*args`` name or None, keyword-only,
+    ``**kwargs`` name or None)."""
+    code = func.__code__
+    names = code.co_varnames
+    count = code.co_argcount
+    kwonly = names[count:count + code.co_kwonlyargcount]
+    rest = count + len(kwonly)
+    var_positional = var_keyword = None
+    if code.co_flags & _CO_VARARGS:
+        var_positional = names[rest]
+        rest += 1
+    if code.co_flags & _CO_VARKEYWORDS:
+        var_keyword = names[rest]
+    return names[:count], var_positional, kwonly, var_keyword
+
+
+def _in_order(positional, var_positional, kwonly, var_keyword):
+    """The names of _code_parameters(), in ``inspect.signature`` order."""
+    every = (*positional, var_positional, *kwonly, var_keyword)
+    return [name for name in every if name is not None]
+
+
 def parameter_names(func):
     """The names of ``func``'s parameters, in ``inspect.signature`` order.
     Raises TypeError or ValueError when it has none to tell (as inspect)."""
     if _plain_function(func):
-        code = func.__code__
-        names = code.co_varnames
-        count = code.co_argcount
-        kwonly = names[count:count + code.co_kwonlyargcount]
-        rest = count + len(kwonly)
-        ordered = list(names[:count])
-        if code.co_flags & _CO_VARARGS:
-            ordered.append(names[rest])
-            rest += 1
-        ordered.extend(kwonly)
-        if code.co_flags & _CO_VARKEYWORDS:
-            ordered.append(names[rest])
-        return ordered
+        return _in_order(*_code_parameters(func))
     import inspect
     return list(inspect.signature(func).parameters)
 
@@ -91,24 +103,15 @@ class _Shape:
             self._from_signature(func)
 
     def _from_code(self, func):
-        code = func.__code__
-        names = code.co_varnames
-        count = code.co_argcount
+        parameters = _code_parameters(func)
+        positional, var_positional, kwonly, var_keyword = parameters
         #: the parameters positional arguments bind to, in order
-        self.positional = positional = names[:count]
-        kwonly = names[count:count + code.co_kwonlyargcount]
-        rest = count + len(kwonly)
-        self.var_positional = None
-        if code.co_flags & _CO_VARARGS:
-            self.var_positional = names[rest]
-            rest += 1
-        self.takes_any = bool(code.co_flags & _CO_VARKEYWORDS)
-        every = set(positional)
-        every.update(kwonly)
-        every.update(names[count + len(kwonly):rest + self.takes_any])
-        self.params = frozenset(every)
-        by_name = positional[code.co_posonlyargcount:]
-        first_default = count - len(func.__defaults__ or ())
+        self.positional = positional
+        self.var_positional = var_positional
+        self.takes_any = var_keyword is not None
+        self.params = frozenset(_in_order(*parameters))
+        by_name = positional[func.__code__.co_posonlyargcount:]
+        first_default = len(positional) - len(func.__defaults__ or ())
         kwdefaults = func.__kwdefaults__ or {}
         reserved = []
         for key in RESERVED_NAMES:

@@ -13,6 +13,20 @@ namespace py = pybind11;
 namespace doit::python {
 namespace {
 
+/// Before Python finalizes: the objects living now are left out of the
+/// collections finalization makes (gc.freeze). They are freed all the
+/// same when the modules holding them are cleared; only what is garbage in
+/// a reference cycle is not collected then, whose __del__ Python does not
+/// promise at exit anyway. Those collections were about half of
+/// finalization: 2 ms of every run.
+void freeze_objects_for_exit() {
+  try {
+    py::module_::import("gc").attr("freeze")();
+  } catch (const py::error_already_set&) {
+    // finalization collects them, as without
+  }
+}
+
 // Serves the embedded package's modules from memory, ahead of sys.path, so
 // an installed pydoit never shadows it. `_modules` maps a module name to
 // (source, is_package, code): `code` is the marshalled code object made at
@@ -137,6 +151,7 @@ Interpreter::Interpreter(const std::vector<std::string>& argv) {
 Interpreter::~Interpreter() {
   // A SIGINT/SIGTERM arriving while Python finalizes must not call into it.
   set_interrupt_hook(nullptr);
+  freeze_objects_for_exit();
   py::finalize_interpreter();
 }
 

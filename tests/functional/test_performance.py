@@ -58,21 +58,28 @@ def build(targets, dependencies, size=3):
 def never(task, values):
     return False
 
+class Stamp:
+    def write(self, targets, dependencies):
+        with open(targets[1], 'w') as f:
+            f.write('%s %s\\n' % (targets, dependencies))
+
 def task_build():
-    return {'actions': [build, (build, [], {'size': 4})], 'file_dep': ['in.txt'],
-            'targets': ['built.txt'], 'uptodate': [never], 'verbosity': 0}
+    return {'actions': [build, (build, [], {'size': 4}), Stamp().write],
+            'file_dep': ['in.txt'], 'targets': ['built.txt', 'stamp.txt'],
+            'uptodate': [never], 'verbosity': 0}
 
 def task_copy""")
 
 
 def test_a_run_of_plain_python_functions_imports_no_heavy_module(project):
-    # Their parameters are read from their code objects: `inspect` (about
-    # 10 ms to import) is for other callables.
+    # Their parameters (a bound method's too) are read from their code
+    # objects: `inspect` (about 10 ms to import) is for other callables.
     project.dodo(RECORD_MODULES_PYTHON_ACTIONS)
     project.write("in.txt", "x\n")
     r = project.run()
     assert (r.rc, r.out) == (0, ".  build\n.  copy\n"), r.err
     assert project.read("built.txt") == "4 ['in.txt']\n"
+    assert project.read("stamp.txt") == "['built.txt', 'stamp.txt'] ['in.txt']\n"
     imported = set(project.lines("modules.txt"))
     assert "doit._runtime" in imported  # the actions ran in this interpreter
     assert sorted((imported & HEAVY_MODULES) - modules_at_python_start()) == []

@@ -203,9 +203,25 @@ def _wrapped_targets(targets, size=3):
     pass
 
 
+class _Methods:
+    def plain(self, targets, size=3, *, changed):
+        pass
+
+    def positional_only(self, task, /, dependencies=(), *rest):
+        pass
+
+    def only_rest(*args, **kwargs):
+        pass
+
+    def defaults_from_self(self=None, task=None):
+        pass
+
+
 _PLAIN = [_everything, _reserved_with_defaults, _reserved_positional_only,
           _closure_maker(), _positional, _fixed, lambda: None,
-          lambda *a, **k: None, lambda task, /: None]
+          lambda *a, **k: None, lambda task, /: None,
+          _Holder().method, _Methods().plain, _Methods().positional_only,
+          _Methods().only_rest, _Methods().defaults_from_self]
 
 
 @pytest.mark.parametrize('func', _PLAIN)
@@ -220,12 +236,32 @@ def test_a_plain_functions_shape_is_read_as_inspect_reads_it(func):
 
 
 @pytest.mark.parametrize('func', _PLAIN + [
-    _wrapped_targets, _Holder().method, _Holder, print, len,
+    _wrapped_targets, _Holder, print, len, _Methods.plain,
     __import__('functools').partial(_fixed, 1)])
 def test_parameter_names_are_inspects(func):
     import inspect
     from doit.action import parameter_names
     assert parameter_names(func) == list(inspect.signature(func).parameters)
+
+
+def test_a_method_with_no_parameter_to_bind_has_no_shape_as_in_inspect():
+    # inspect: "invalid method signature" (a ValueError): injected_kwargs
+    # then adds nothing, as for any callable without a signature.
+    import inspect
+    from doit.action import _shape, parameter_names
+
+    class Odd:
+        def nothing():
+            pass
+
+        def keyword_only(*, task):
+            pass
+    for method in (Odd().nothing, Odd().keyword_only):
+        with pytest.raises(ValueError):
+            inspect.signature(method)
+        with pytest.raises(ValueError):
+            parameter_names(method)
+        assert _shape(method) is None
 
 
 def test_a_wrapping_function_shows_the_wrapped_ones_parameters():

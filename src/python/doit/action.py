@@ -45,20 +45,33 @@ _CO_VARARGS = 0x04
 _CO_VARKEYWORDS = 0x08
 
 
-def _plain_function(func):
-    """Whether ``inspect.signature(func)`` would read ``func.__code__``
-    as it is: a Python function that neither wraps another
-    (``functools.wraps``) nor states a signature of its own."""
+def _plain(func):
+    """``(function, bound)`` when ``inspect.signature(func)`` would read a
+    Python function's code as it is (``bound``: 1 for a method bound to an
+    object, whose first parameter inspect leaves out; else 0); None for
+    any other callable, and for a function that wraps another
+    (``functools.wraps``) or states a signature of its own."""
+    bound = 0
+    if type(func) is types.MethodType:
+        func, bound = func.__func__, 1
     if type(func) is not types.FunctionType:
-        return False
+        return None
     own = func.__dict__
-    return not any(name in own for name in _SIGNATURE_ATTRIBUTES)
+    if any(name in own for name in _SIGNATURE_ATTRIBUTES):
+        return None
+    return func, bound
 
 
-def _code_parameters(func):
+def _plain_function(func):
+    """Whether _plain() reads ``func``'s parameters."""
+    return _plain(func) is not None
+
+
+def _code_parameters(func, bound):
     """A plain function's parameters, from its code object, as inspect
     reads them: (positional, ``*args`` name or None, keyword-only,
-    ``**kwargs`` name or None)."""
+    ``**kwargs`` name or None). Bound, the first positional one is left
+    out; ValueError when there is none to leave out (as inspect)."""
     code = func.__code__
     names = code.co_varnames
     count = code.co_argcount
@@ -70,7 +83,13 @@ def _code_parameters(func):
         rest += 1
     if code.co_flags & _CO_VARKEYWORDS:
         var_keyword = names[rest]
-    return names[:count], var_positional, kwonly, var_keyword
+    positional = names[:count]
+    if bound:
+        if count:
+            positional = positional[1:]
+        elif var_positional is None:
+            raise ValueError('invalid method signature')
+    return positional, var_positional, kwonly, var_keyword
 
 
 def _in_order(positional, var_positional, kwonly, var_keyword):
@@ -82,8 +101,9 @@ def _in_order(positional, var_positional, kwonly, var_keyword):
 def parameter_names(func):
     """The names of ``func``'s parameters, in ``inspect.signature`` order.
     Raises TypeError or ValueError when it has none to tell (as inspect)."""
-    if _plain_function(func):
-        return _in_order(*_code_parameters(func))
+    plain = _plain(func)
+    if plain is not None:
+        return _in_order(*_code_parameters(*plain))
     import inspect
     return list(inspect.signature(func).parameters)
 
@@ -97,21 +117,25 @@ class _Shape:
                  'reserved')
 
     def __init__(self, func):
-        if _plain_function(func):
-            self._from_code(func)
+        plain = _plain(func)
+        if plain is not None:
+            self._from_code(*plain)
         else:
             self._from_signature(func)
 
-    def _from_code(self, func):
-        parameters = _code_parameters(func)
+    def _from_code(self, func, bound):
+        parameters = _code_parameters(func, bound)
         positional, var_positional, kwonly, var_keyword = parameters
         #: the parameters positional arguments bind to, in order
         self.positional = positional
         self.var_positional = var_positional
         self.takes_any = var_keyword is not None
         self.params = frozenset(_in_order(*parameters))
-        by_name = positional[func.__code__.co_posonlyargcount:]
-        first_default = len(positional) - len(func.__defaults__ or ())
+        code = func.__code__
+        left_out = bound if code.co_argcount else 0
+        by_name = positional[max(code.co_posonlyargcount - left_out, 0):]
+        first_default = (code.co_argcount - len(func.__defaults__ or ())
+                         - left_out)
         kwdefaults = func.__kwdefaults__ or {}
         reserved = []
         for key in RESERVED_NAMES:

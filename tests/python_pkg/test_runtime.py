@@ -226,8 +226,8 @@ _PLAIN = [_everything, _reserved_with_defaults, _reserved_positional_only,
 
 @pytest.mark.parametrize('func', _PLAIN)
 def test_a_plain_functions_shape_is_read_as_inspect_reads_it(func):
-    from doit.action import _Shape, _plain_function
-    assert _plain_function(func)
+    from doit.action import _Shape, _plain
+    assert _plain(func) is not None
     fast = _Shape(func)
     slow = _Shape.__new__(_Shape)
     slow._from_signature(func)
@@ -267,8 +267,8 @@ def test_a_method_with_no_parameter_to_bind_has_no_shape_as_in_inspect():
 def test_a_wrapping_function_shows_the_wrapped_ones_parameters():
     # functools.wraps: inspect (and so doit) sees the wrapped function's
     # parameters, not the wrapper's (*args, **kwargs).
-    from doit.action import _plain_function, injected_kwargs
-    assert not _plain_function(_wrapped_targets)
+    from doit.action import _plain, injected_kwargs
+    assert _plain(_wrapped_targets) is None
 
     class Task:
         name = 't'

@@ -62,11 +62,6 @@ def _plain(func):
     return func, bound
 
 
-def _plain_function(func):
-    """Whether _plain() reads ``func``'s parameters."""
-    return _plain(func) is not None
-
-
 def _code_parameters(func, bound):
     """A plain function's parameters, from its code object, as inspect
     reads them: (positional, ``*args`` name or None, keyword-only,
@@ -131,20 +126,18 @@ class _Shape:
         self.var_positional = var_positional
         self.takes_any = var_keyword is not None
         self.params = frozenset(_in_order(*parameters))
+        # Whether a parameter has a default, and which ones are
+        # positional-only, do not depend on the binding.
         code = func.__code__
-        left_out = bound if code.co_argcount else 0
-        by_name = positional[max(code.co_posonlyargcount - left_out, 0):]
-        first_default = (code.co_argcount - len(func.__defaults__ or ())
-                         - left_out)
-        kwdefaults = func.__kwdefaults__ or {}
-        reserved = []
-        for key in RESERVED_NAMES:
-            if key in kwonly:
-                reserved.append((key, key in kwdefaults))
-            elif key in by_name:
-                reserved.append((key, positional.index(key) >= first_default))
+        names = code.co_varnames
+        count = code.co_argcount
+        defaulted = set(names[count - len(func.__defaults__ or ()):count])
+        defaulted.update(func.__kwdefaults__ or ())
+        by_name = set(positional + kwonly)
+        by_name.difference_update(names[:code.co_posonlyargcount])
         #: (name, has a default) of the reserved names it takes by name
-        self.reserved = tuple(reserved)
+        self.reserved = tuple((key, key in defaulted)
+                              for key in RESERVED_NAMES if key in by_name)
 
     def _from_signature(self, func):
         import inspect

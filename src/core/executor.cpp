@@ -133,6 +133,13 @@ class WaitSet {
   std::vector<int> tasks_;
 };
 
+/// The entries of `list` from `*taken` on, copied; `*taken` becomes its size.
+std::vector<std::string> take_new(const std::vector<std::string>& list, std::uint32_t* taken) {
+  std::vector<std::string> entries(list.begin() + *taken, list.end());
+  *taken = static_cast<std::uint32_t>(list.size());
+  return entries;
+}
+
 }  // namespace
 
 /// pydoit's ExecNode.
@@ -147,8 +154,10 @@ struct Executor::Node {
   bool wait_select = false;
   bool in_waiting = false;
   bool started = false;  // step() was called once
-  std::vector<std::string> task_dep;
-  std::vector<std::string> calc_dep;
+  // How many of the task's task_dep and calc_dep entries (which a calc_dep's
+  // values may extend while it waits) this node took into account.
+  std::uint32_t task_deps_taken = 0;
+  std::uint32_t calc_deps_taken = 0;
   WaitSet wait_run, wait_run_calc;          // task indexes
   std::vector<int> waiting_me;              // node indexes, in the order they started waiting
   std::vector<int> bad_deps, ignored_deps;  // task indexes
@@ -208,7 +217,7 @@ class Executor::Impl {
   /// the task it created (SPEC §5.8).
   void create_delayed(int n);
   void parent_status(Node& waiting, const Node& dep);
-  void merge_calc_results(const Node& dep, Node& waiting);
+  void merge_calc_results(const Node& dep, const Node& waiting);
   /// Checks the task and runs it if needed. True when it was started in the
   /// background (a parallel run), false when it is finished.
   bool process(int n);
@@ -336,9 +345,6 @@ int Executor::Impl::gen_node(int parent, const std::string& name) {
     Node node;
     node.task = t;
     node.parent = parent;
-    const Task& task = graph_.task(t);
-    node.task_dep.assign(task.task_dep.begin(), task.task_dep.end());
-    node.calc_dep = task.calc_dep;
     nodes_.push_back(std::move(node));
     node_of_[t] = static_cast<int>(nodes_.size()) - 1;
     return node_of_[t];
@@ -401,7 +407,7 @@ void Executor::Impl::add_waits(int n, const std::vector<std::string>& names, boo
   }
 }
 
-void Executor::Impl::merge_calc_results(const Node& dep, Node& waiting) {
+void Executor::Impl::merge_calc_results(const Node& dep, const Node& waiting) {
   Task& task = graph_.task(waiting.task);
   const auto strings = [](const Json* list) {
     std::vector<std::string> out;
@@ -428,7 +434,6 @@ void Executor::Impl::merge_calc_results(const Node& dep, Node& waiting) {
       throw GraphError(
           fmt::format("{}. Task dependency '{}' does not exist.", task.name, task.task_dep[i]));
     }
-    waiting.task_dep.push_back(task.task_dep[i]);
   }
   for (const std::string& c : strings(dep.value("calc_dep"))) {
     if (std::find(task.calc_dep.begin(), task.calc_dep.end(), c) != task.calc_dep.end()) continue;
@@ -436,7 +441,6 @@ void Executor::Impl::merge_calc_results(const Node& dep, Node& waiting) {
       throw GraphError(fmt::format("{}. Task dependency '{}' does not exist.", task.name, c));
     }
     task.calc_dep.push_back(c);
-    waiting.calc_dep.push_back(c);
   }
 }
 
@@ -453,10 +457,12 @@ Executor::Impl::Step Executor::Impl::step(int n) {
         }
       }
       while (true) {
-        std::vector<std::string> calc(std::move(nodes_[n].calc_dep));
-        nodes_[n].calc_dep.clear();
-        std::vector<std::string> deps = std::move(nodes_[n].task_dep);
-        nodes_[n].task_dep.clear();
+        // The entries not taken yet (copies: a calc_dep's values extend the lists).
+        const Task& pending = graph_.task(nodes_[n].task);
+        const std::vector<std::string> calc =
+            take_new(pending.calc_dep, &nodes_[n].calc_deps_taken);
+        const std::vector<std::string> deps =
+            take_new(pending.task_dep, &nodes_[n].task_deps_taken);
         for (const std::string& c : calc) {
           const int created = gen_node(n, c);
           if (created >= 0) ready_.push_back(created);
@@ -468,9 +474,13 @@ Executor::Impl::Step Executor::Impl::step(int n) {
         }
         add_waits(n, deps, false);
         Node& node = nodes_[n];
-        if (!node.calc_dep.empty() || !node.task_dep.empty()) continue;
+        const Task& task = graph_.task(node.task);
+        if (node.calc_deps_taken < task.calc_dep.size() ||
+            node.task_deps_taken < task.task_dep.size()) {
+          continue;
+        }
         if (!node.wait_run.empty() || !node.wait_run_calc.empty()) return Step::kWait;
-        if (graph_.task(node.task).delayed) {
+        if (task.delayed) {
           create_delayed(n);  // the node now stands for the created task
           continue;
         }
@@ -539,8 +549,9 @@ void Executor::Impl::create_delayed(int n) {
       if (group->placeholders.empty()) throw UnknownNameError(group->target);
     }
   }
-  nodes_[n].task_dep.assign(task.task_dep.begin(), task.task_dep.end());
-  nodes_[n].calc_dep = task.calc_dep;
+  // The node now stands for this task: its lists from the start.
+  nodes_[n].task_deps_taken = 0;
+  nodes_[n].calc_deps_taken = 0;
 }
 
 void Executor::Impl::update_waiting(int n) {

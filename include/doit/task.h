@@ -271,6 +271,29 @@ struct GetArg {
   std::optional<std::string> key;
 };
 
+/// The keys few tasks give, kept apart from Task so that a task without
+/// them (most of them) is smaller: a project holds every task in memory.
+struct TaskExtras {
+  std::vector<std::string> calc_dep;
+  std::vector<Action> teardown;
+  std::vector<std::string> watch;
+  std::shared_ptr<TitleFunction> title_fn;
+  std::vector<ParamDef> params;
+  /// Name of the param receiving the positional words, "" if none.
+  std::string pos_arg;
+  std::vector<GetArg> getargs;
+  /// Option values: params (defaults or the command line), then pos_arg;
+  /// getargs values are added when the task is about to run.
+  std::vector<std::pair<std::string, OptionValue>> options;
+  /// Set on a `@create_after` placeholder (no actions of its own).
+  std::shared_ptr<DelayedCreation> delayed;
+  /// The placeholder whose creator creates this one ("" = itself); set for
+  /// a not-yet-created sub-task named on the command line.
+  std::string delayed_base;
+  /// Set on the placeholders made for a target given on the command line.
+  std::shared_ptr<RegexGroup> regex_group;
+};
+
 struct Task {
   std::string name;
   // The flags side by side (no padding between them).
@@ -287,32 +310,19 @@ struct Task {
   PathList targets;
   std::vector<std::string> task_dep;  ///< explicit, then implicit (file_dep ← target)
   std::vector<std::string> setup;
-  std::vector<std::string> calc_dep;
   std::vector<UptodateItem> uptodate;
-  std::vector<Action> teardown;
   std::vector<Action> clean;
-  std::vector<std::string> watch;
   std::string doc;
-  std::shared_ptr<TitleFunction> title_fn;
   /// The group this sub-task belongs to ("" for top-level tasks).
   std::string subtask_of;
-  std::vector<ParamDef> params;
-  /// Name of the param receiving the positional words, "" if none.
-  std::string pos_arg;
-  std::vector<GetArg> getargs;
-  /// Option values: params (defaults or the command line), then pos_arg;
-  /// getargs values are added when the task is about to run.
-  std::vector<std::pair<std::string, OptionValue>> options;
-  /// Set on a `@create_after` placeholder (no actions of its own).
-  std::shared_ptr<DelayedCreation> delayed;
-  /// The placeholder whose creator creates this one ("" = itself); set for
-  /// a not-yet-created sub-task named on the command line.
-  std::string delayed_base;
-  /// Set on the placeholders made for a target given on the command line.
-  std::shared_ptr<RegexGroup> regex_group;
   /// Null until the embedding has something to keep; it may attach one on
   /// first use (hence mutable: a const Task's Python view is made lazily).
   mutable std::shared_ptr<TaskExtension> extension;
+
+  /// The keys few tasks give (all empty when the task gives none of them).
+  const TaskExtras& extras() const;
+  /// The same, to change them: made on first use.
+  TaskExtras& set_extras();
 
   /// The option named `name`, or nullptr.
   const OptionValue* option(std::string_view name) const;
@@ -325,6 +335,19 @@ struct Task {
   bool is_private() const { return !name.empty() && name[0] == '_'; }
   /// The text shown in `.  `/`-- `/`!! ` lines.
   std::string title() const;
+
+ private:
+  /// The extras on the heap, or none; a copy of the task has its own.
+  struct ExtrasBox {
+    ExtrasBox() = default;
+    ExtrasBox(const ExtrasBox& other);
+    ExtrasBox& operator=(const ExtrasBox& other);
+    ExtrasBox(ExtrasBox&&) noexcept = default;
+    ExtrasBox& operator=(ExtrasBox&&) noexcept = default;
+    ~ExtrasBox() = default;
+    std::unique_ptr<TaskExtras> value;
+  };
+  ExtrasBox extras_;
 };
 
 /// Runs delayed creators for the executor (implemented by the embedding).

@@ -58,7 +58,8 @@ std::string_view status_text(NodeStatus status) {
 
 /// The status `list --status` shows, or delayed for a placeholder.
 NodeStatus task_status(const Task& task, const StateDb& db, Checker checker, const FileSystem& fs) {
-  if (task.delayed && !task.delayed->created) return NodeStatus::kDelayed;
+  const auto& delayed = task.extras().delayed;
+  if (delayed && !delayed->created) return NodeStatus::kDelayed;
   switch (shown_status(task, db, checker, fs)) {
     case ShownStatus::kUpToDate:
       return NodeStatus::kUpToDate;
@@ -91,8 +92,9 @@ std::vector<int> select_tasks(const TaskGraph& graph, const std::vector<std::str
     const Task& task = graph.task(t);
     std::vector<std::string> deps = task.task_dep;
     deps.insert(deps.end(), task.setup.begin(), task.setup.end());
-    deps.insert(deps.end(), task.calc_dep.begin(), task.calc_dep.end());
-    for (const GetArg& g : task.getargs) deps.push_back(g.task);
+    const TaskExtras& extras = task.extras();
+    deps.insert(deps.end(), extras.calc_dep.begin(), extras.calc_dep.end());
+    for (const GetArg& g : extras.getargs) deps.push_back(g.task);
     for (const std::string& dep : deps) {
       const int d = graph.find(dep);
       if (d != TaskGraph::kNotFound && !chosen[d]) todo.push_back(d);
@@ -138,14 +140,14 @@ void add_edges(const TaskGraph& graph, int t, std::vector<Edge>& edges) {
   }
   // A getargs source is also a setup task (as in pydoit): one getargs edge.
   std::set<std::string> getargs_sources;
-  for (const GetArg& g : task.getargs) {
+  for (const GetArg& g : task.extras().getargs) {
     getargs_sources.insert(g.task);
     add(g.task, EdgeKind::kGetargs);
   }
   for (const std::string& s : task.setup) {
     if (!getargs_sources.contains(s)) add(s, EdgeKind::kSetup);
   }
-  for (const std::string& c : task.calc_dep) add(c, EdgeKind::kCalcDep);
+  for (const std::string& c : task.extras().calc_dep) add(c, EdgeKind::kCalcDep);
 }
 
 /// The groups to draw as a box, in order of first appearance: each group

@@ -122,7 +122,7 @@ std::string command_help(const std::string& bin, const Command& cmd) {
 std::string task_help(const Task& task) {
   constexpr size_t kFlagColumn = 24;
   std::string out = task.name + "  " + task.doc + "\n";
-  for (const ParamDef& p : task.params) {
+  for (const ParamDef& p : task.extras().params) {
     if (!p.short_name && p.long_name.empty()) continue;
     OptionDef d;
     d.short_name = p.short_name;

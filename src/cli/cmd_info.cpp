@@ -112,12 +112,12 @@ int execute_info(const Invocation& inv, const Parsed& parsed) {
   list_field(out, "file_dep", task.file_dep.to_vector());
   list_field(out, "task_dep", task.task_dep);
   list_field(out, "setup_tasks", task.setup);
-  list_field(out, "calc_dep", task.calc_dep);
+  list_field(out, "calc_dep", task.extras().calc_dep);
   list_field(out, "targets", task.targets.to_vector());
   pprint_field(out, task, "getargs");
   pprint_field(out, task, "params");
   if (task.verbosity) out.write("\n" + label("verbosity") + std::to_string(*task.verbosity) + "\n");
-  list_field(out, "watch", task.watch);
+  list_field(out, "watch", task.extras().watch);
   pprint_field(out, task, "meta");
   return code;
 }

@@ -38,12 +38,12 @@ constexpr long long kMaxJobs = 1024;
 /// Parses the words after a task's name as its options (SPEC §10.1);
 /// returns how many words were consumed.
 size_t apply_task_options(Task& task, const std::vector<std::string>& words) {
-  ParamValues parsed = parse_params(task.params, words);
+  ParamValues parsed = parse_params(task.extras().params, words);
   for (auto& [name, value] : parsed.values) set_option(task, name, std::move(value));
-  if (!task.pos_arg.empty()) {
+  if (const std::string pos_arg = task.extras().pos_arg; !pos_arg.empty()) {
     std::vector<Json> items;
     for (const std::string& w : parsed.rest) items.push_back(Json::string(w));
-    set_option(task, task.pos_arg,
+    set_option(task, pos_arg,
                OptionValue{nullptr, Json::array(std::move(items)), join(parsed.rest, " ")});
     return words.size();
   }
@@ -73,12 +73,12 @@ std::string delayed_subtask(TaskGraph& graph, const std::string& word) {
   const size_t colon = word.find(':');
   if (colon == std::string::npos) return {};
   const int base = graph.find(word.substr(0, colon));
-  if (base == TaskGraph::kNotFound || !graph.task(base).delayed) return {};
+  if (base == TaskGraph::kNotFound || !graph.task(base).extras().delayed) return {};
   Task placeholder;
   placeholder.name = word;
   placeholder.has_action_list = false;
-  placeholder.delayed = graph.task(base).delayed;
-  placeholder.delayed_base = graph.task(base).name;
+  placeholder.set_extras().delayed = graph.task(base).extras().delayed;
+  placeholder.set_extras().delayed_base = graph.task(base).name;
   placeholder.task_dep = graph.task(base).task_dep;
   graph.add_tasks({std::move(placeholder)});
   return word;
@@ -92,19 +92,20 @@ std::vector<std::string> delayed_for_target(TaskGraph& graph, const std::string&
   group->target = target;
   std::vector<Task> placeholders;
   for (const Task& t : graph.tasks()) {
-    if (!t.delayed || t.name.starts_with(kRegexTargetPrefix)) continue;
-    const bool match = t.delayed->target_regex
-                           ? python::regex_match(*t.delayed->target_regex, target)
-                           : auto_regex;
+    const std::shared_ptr<DelayedCreation>& delayed = t.extras().delayed;
+    if (!delayed || t.name.starts_with(kRegexTargetPrefix)) continue;
+    const bool match =
+        delayed->target_regex ? python::regex_match(*delayed->target_regex, target) : auto_regex;
     if (!match) continue;
     Task placeholder;
     placeholder.name = std::string(kRegexTargetPrefix) + target + ":" + t.name;
     placeholder.has_action_list = false;
-    placeholder.delayed = t.delayed;
-    placeholder.delayed_base = t.name;
+    TaskExtras& extras = placeholder.set_extras();
+    extras.delayed = delayed;
+    extras.delayed_base = t.name;
+    extras.regex_group = group;
     placeholder.task_dep = t.task_dep;
     placeholder.file_dep = {target};
-    placeholder.regex_group = group;
     group->placeholders.push_back(placeholder.name);
     placeholders.push_back(std::move(placeholder));
   }
@@ -235,7 +236,7 @@ std::vector<int> tasks_in_reach(const TaskGraph& graph, const std::vector<std::s
     seen[static_cast<size_t>(t)] = 1;
     reached.push_back(t);
     const Task& task = graph.task(t);
-    for (const auto* deps : {&task.task_dep, &task.setup, &task.calc_dep}) {
+    for (const auto* deps : {&task.task_dep, &task.setup, &task.extras().calc_dep}) {
       for (const std::string& d : *deps) {
         if (const int i = graph.find(d); i != TaskGraph::kNotFound) stack.push_back(i);
       }
@@ -256,7 +257,7 @@ void report_watch_set(AutoReport& report, const Invocation& inv, const DodoSessi
     const Task& task = graph.task(t);
     report.line(std::string(auto_report::kReach) + task.name);
     paths.insert(task.file_dep.begin(), task.file_dep.end());
-    paths.insert(task.watch.begin(), task.watch.end());
+    paths.insert(task.extras().watch.begin(), task.extras().watch.end());
   }
   for (const std::string& p : paths) {
     if (graph.task_for_target(p) == TaskGraph::kNotFound) report.watch(fs::absolute(p).string());

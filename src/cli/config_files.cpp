@@ -233,7 +233,7 @@ void apply_task_config(const ConfigFiles& files, TaskGraph& graph) {
     const int t = graph.find(std::string_view(section).substr(kTaskSectionPrefix.size()));
     if (t == TaskGraph::kNotFound) continue;
     Task& task = graph.task(t);
-    for (auto& [name, value] : task_config(files, task.name, task.params)) {
+    for (auto& [name, value] : task_config(files, task.name, task.extras().params)) {
       set_option(task, name, std::move(value));
     }
   }

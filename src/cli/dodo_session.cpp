@@ -266,7 +266,8 @@ std::vector<Task> SessionDelayedCreator::create(const std::string& creator,
                                                 const std::string& base) {
   std::vector<Task> tasks = python_.create(creator, base);
   for (Task& task : tasks) {
-    for (auto& [name, value] : task_config(session_.config_files, task.name, task.params)) {
+    for (auto& [name, value] :
+         task_config(session_.config_files, task.name, task.extras().params)) {
       set_option(task, name, std::move(value));
     }
   }

@@ -65,13 +65,14 @@ ParamValues parse_params(const std::vector<ParamDef>& params,
 }
 
 void set_option(Task& task, const std::string& name, OptionValue value) {
-  for (auto& [n, v] : task.options) {
+  std::vector<std::pair<std::string, OptionValue>>& options = task.set_extras().options;
+  for (auto& [n, v] : options) {
     if (n == name) {
       v = std::move(value);
       return;
     }
   }
-  task.options.emplace_back(name, std::move(value));
+  options.emplace_back(name, std::move(value));
 }
 
 }  // namespace doit::cli

@@ -436,11 +436,13 @@ void Executor::Impl::merge_calc_results(const Node& dep, const Node& waiting) {
     }
   }
   for (const std::string& c : strings(dep.value("calc_dep"))) {
-    if (std::find(task.calc_dep.begin(), task.calc_dep.end(), c) != task.calc_dep.end()) continue;
+    if (std::find(task.extras().calc_dep.begin(), task.extras().calc_dep.end(), c) !=
+        task.extras().calc_dep.end())
+      continue;
     if (graph_.find(c) == TaskGraph::kNotFound) {
       throw GraphError(fmt::format("{}. Task dependency '{}' does not exist.", task.name, c));
     }
-    task.calc_dep.push_back(c);
+    task.set_extras().calc_dep.push_back(c);
   }
 }
 
@@ -450,7 +452,7 @@ Executor::Impl::Step Executor::Impl::step(int n) {
       if (!nodes_[n].started) {
         nodes_[n].started = true;
         // A placeholder for a command-line target that another one found.
-        const auto& group = graph_.task(nodes_[n].task).regex_group;
+        const auto& group = graph_.task(nodes_[n].task).extras().regex_group;
         if (group && group->found) {
           nodes_[n].stage = Node::Stage::kFinished;
           return Step::kDone;
@@ -460,7 +462,7 @@ Executor::Impl::Step Executor::Impl::step(int n) {
         // The entries not taken yet (copies: a calc_dep's values extend the lists).
         const Task& pending = graph_.task(nodes_[n].task);
         const std::vector<std::string> calc =
-            take_new(pending.calc_dep, &nodes_[n].calc_deps_taken);
+            take_new(pending.extras().calc_dep, &nodes_[n].calc_deps_taken);
         const std::vector<std::string> deps =
             take_new(pending.task_dep, &nodes_[n].task_deps_taken);
         for (const std::string& c : calc) {
@@ -475,12 +477,12 @@ Executor::Impl::Step Executor::Impl::step(int n) {
         add_waits(n, deps, false);
         Node& node = nodes_[n];
         const Task& task = graph_.task(node.task);
-        if (node.calc_deps_taken < task.calc_dep.size() ||
+        if (node.calc_deps_taken < task.extras().calc_dep.size() ||
             node.task_deps_taken < task.task_dep.size()) {
           continue;
         }
         if (!node.wait_run.empty() || !node.wait_run_calc.empty()) return Step::kWait;
-        if (task.delayed) {
+        if (task.extras().delayed) {
           create_delayed(n);  // the node now stands for the created task
           continue;
         }
@@ -521,9 +523,10 @@ Executor::Impl::Step Executor::Impl::step(int n) {
 void Executor::Impl::create_delayed(int n) {
   const Task& placeholder = graph_.task(nodes_[n].task);
   const std::string name = placeholder.name;
-  const std::string base = placeholder.delayed_base.empty() ? name : placeholder.delayed_base;
-  const std::shared_ptr<DelayedCreation> delayed = placeholder.delayed;
-  const std::shared_ptr<RegexGroup> group = placeholder.regex_group;
+  const std::string base =
+      placeholder.extras().delayed_base.empty() ? name : placeholder.extras().delayed_base;
+  const std::shared_ptr<DelayedCreation> delayed = placeholder.extras().delayed;
+  const std::shared_ptr<RegexGroup> group = placeholder.extras().regex_group;
   const PathList file_dep = placeholder.file_dep;
   if (!delayed->created) {
     delayed->created = true;
@@ -534,10 +537,10 @@ void Executor::Impl::create_delayed(int n) {
     would_run_.resize(static_cast<size_t>(graph_.size()), false);
   }
   Task& task = graph_.task(nodes_[n].task);
-  if (task.delayed == delayed) {
+  if (task.extras().delayed == delayed) {
     // Not replaced by a created task: an empty task from now on.
-    if (!task.delayed_base.empty() && !group) throw UnknownNameError(name);
-    task.delayed.reset();
+    if (!task.extras().delayed_base.empty() && !group) throw UnknownNameError(name);
+    task.set_extras().delayed.reset();
   }
   graph_.add_implicit_deps(task, file_dep);
   if (group) {
@@ -715,7 +718,7 @@ ActionOutcome Executor::Impl::run_action(const Action& action, const ActionEnv& 
 
 bool Executor::Impl::begin_execute(int n, Signatures& before) {
   const Task& task = graph_.task(nodes_[n].task);
-  if (!task.teardown.empty()) teardown_list_.push_back(nodes_[n].task);
+  if (!task.extras().teardown.empty()) teardown_list_.push_back(nodes_[n].task);
   try {
     for (const Action& action : task.actions) {
       if (!action.is_cmd()) action.callable().validate();
@@ -896,7 +899,8 @@ void Executor::Impl::record_time(int n, std::string result) {
 
 bool Executor::Impl::fetch_getargs(int n) {
   Task& task = graph_.task(nodes_[n].task);
-  if (task.getargs.empty()) return true;
+  if (task.extras().getargs.empty()) return true;
+  TaskExtras& extras = task.set_extras();
   const auto value_of = [&](const std::string& source,
                             const std::optional<std::string>& key) -> Json {
     const TaskRecord* record = ex_.db_.find(source);
@@ -913,7 +917,7 @@ bool Executor::Impl::fetch_getargs(int n) {
     return *v;
   };
   try {
-    for (const GetArg& g : task.getargs) {
+    for (const GetArg& g : extras.getargs) {
       const Task& source = graph_.task(graph_.find(g.task));
       Json value;
       if (source.is_group) {
@@ -925,8 +929,8 @@ bool Executor::Impl::fetch_getargs(int n) {
       } else {
         value = value_of(g.task, g.key);
       }
-      std::erase_if(task.options, [&](const auto& o) { return o.first == g.arg; });
-      task.options.emplace_back(g.arg, OptionValue{nullptr, std::move(value), std::nullopt});
+      std::erase_if(extras.options, [&](const auto& o) { return o.first == g.arg; });
+      extras.options.emplace_back(g.arg, OptionValue{nullptr, std::move(value), std::nullopt});
     }
   } catch (const std::exception& e) {
     Failure f;
@@ -1049,7 +1053,7 @@ bool Executor::Impl::wanted_later(int t) const {
   while (!stack.empty()) {
     const Task& task = graph_.task(stack.back());
     stack.pop_back();
-    for (const auto* deps : {&task.task_dep, &task.setup, &task.calc_dep}) {
+    for (const auto* deps : {&task.task_dep, &task.setup, &task.extras().calc_dep}) {
       for (const std::string& d : *deps) {
         const int i = graph_.find(d);
         if (i == t) return true;
@@ -1430,7 +1434,7 @@ void Executor::Impl::teardown() {
                   .live_err = verbosity >= 1 ? &live_ : nullptr,
                   .dryrun = std::nullopt};
     ex_.reporter_.teardown_task(task);
-    for (const Action& action : task.teardown) {
+    for (const Action& action : task.extras().teardown) {
       ActionOutcome outcome;
       try {
         outcome = run_action(action, env, task.capture);

@@ -68,7 +68,8 @@ void TaskGraph::add_tasks(std::vector<Task> tasks) {
   for (Task& task : tasks) {
     auto it = by_name_.find(task.name);
     if (it != by_name_.end()) {
-      if (!tasks_[it->second].delayed) throw GraphError("Task names must be unique. " + task.name);
+      if (!tasks_[it->second].extras().delayed)
+        throw GraphError("Task names must be unique. " + task.name);
       for (const std::string_view target : tasks_[it->second].targets) {
         by_target_.erase(std::string(target));
       }
@@ -107,7 +108,7 @@ void TaskGraph::add_tasks(std::vector<Task> tasks) {
 
 void TaskGraph::check_dependencies(const Task& task) const {
   // getargs sources are also setup tasks: name the getargs entry first.
-  for (const GetArg& g : task.getargs) {
+  for (const GetArg& g : task.extras().getargs) {
     if (!by_name_.contains(g.task)) {
       throw GraphError(
           fmt::format("Task '{}': getargs '{}' names the task '{}', which does not exist.",

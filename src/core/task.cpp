@@ -23,14 +23,35 @@ std::string OptionValue::text() const {
   return "None";
 }
 
+Task::ExtrasBox::ExtrasBox(const ExtrasBox& other)
+    : value(other.value ? std::make_unique<TaskExtras>(*other.value) : nullptr) {}
+
+Task::ExtrasBox& Task::ExtrasBox::operator=(const ExtrasBox& other) {
+  if (this != &other) value = other.value ? std::make_unique<TaskExtras>(*other.value) : nullptr;
+  return *this;
+}
+
+const TaskExtras& Task::extras() const {
+  static const TaskExtras kNone;
+  return extras_.value ? *extras_.value : kNone;
+}
+
+TaskExtras& Task::set_extras() {
+  if (!extras_.value) extras_.value = std::make_unique<TaskExtras>();
+  return *extras_.value;
+}
+
 const OptionValue* Task::option(std::string_view name) const {
-  for (const auto& [n, v] : options) {
+  for (const auto& [n, v] : extras().options) {
     if (n == name) return &v;
   }
   return nullptr;
 }
 
-std::string Task::title() const { return title_fn ? title_fn->title(*this) : name; }
+std::string Task::title() const {
+  const auto& title_fn = extras().title_fn;
+  return title_fn ? title_fn->title(*this) : name;
+}
 
 const CmdOptions& CmdAction::options() const {
   static const CmdOptions kNone;
@@ -58,13 +79,15 @@ void Task::drop_embedded_objects() {
     }
   };
   drop(actions);
-  drop(teardown);
   drop(clean);
   for (UptodateItem& item : uptodate) item.callable.reset();
-  title_fn.reset();
-  for (ParamDef& param : params) param.converter.reset();
-  for (auto& option : options) option.second.native.reset();
   extension.reset();
+  if (!extras_.value) return;
+  TaskExtras& extras = *extras_.value;
+  drop(extras.teardown);
+  extras.title_fn.reset();
+  for (ParamDef& param : extras.params) param.converter.reset();
+  for (auto& option : extras.options) option.second.native.reset();
 }
 
 }  // namespace doit

@@ -204,7 +204,7 @@ py::object PyTaskExtension::proxy(const Task& task) {
   kwargs["targets"] = py::cast(task.targets.to_vector());
   kwargs["task_dep"] = py::cast(task.task_dep);
   kwargs["setup"] = py::cast(task.setup);
-  kwargs["calc_dep"] = py::cast(task.calc_dep);
+  kwargs["calc_dep"] = py::cast(task.extras().calc_dep);
   for (const char* key : kProxyKeys) {
     if (std::string_view(key) == "actions") continue;
     if (py::object value = field(key); !value.is_none()) kwargs[key] = value;
@@ -504,7 +504,7 @@ py::object option_object(const OptionValue& value) {
 
 py::dict options_dict(const Task& task, const std::vector<std::string>& changed) {
   py::dict d;
-  for (const auto& [name, value] : task.options) d[py::str(name)] = option_object(value);
+  for (const auto& [name, value] : task.extras().options) d[py::str(name)] = option_object(value);
   d["changed"] = py::cast(changed);
   return d;
 }

@@ -177,12 +177,17 @@ class TaskConverter {
     if (subtask_of != nullptr && subtask_of != Py_None) task.subtask_of = str_of(subtask_of);
     task.is_group = is_group != nullptr && py::handle(is_group).cast<bool>();
     if (placeholder != nullptr && py::handle(placeholder).cast<bool>()) {
-      task.delayed = delayed_creation(d["_delayed"]);
+      task.set_extras().delayed = delayed_creation(d["_delayed"]);
     }
     task.extension = PyTaskExtension::of(d);
-    for (ParamDef& p : task.params) task.options.emplace_back(p.name, p.converter->default_value());
-    if (!task.pos_arg.empty()) {
-      task.options.emplace_back(task.pos_arg, OptionValue{nullptr, Json(), std::string()});
+    if (!task.extras().params.empty() || !task.extras().pos_arg.empty()) {
+      TaskExtras& extras = task.set_extras();
+      for (ParamDef& p : extras.params) {
+        extras.options.emplace_back(p.name, p.converter->default_value());
+      }
+      if (!extras.pos_arg.empty()) {
+        extras.options.emplace_back(extras.pos_arg, OptionValue{nullptr, Json(), std::string()});
+      }
     }
     if (needs_proxy(d)) sync_from_proxy(task, task_proxy(task));
   }
@@ -526,13 +531,13 @@ class TaskConverter {
     } else if (key == "setup") {
       task.setup = strings(task, "setup", v);
     } else if (key == "calc_dep") {
-      task.calc_dep = strings(task, "calc_dep", v);
+      task.set_extras().calc_dep = strings(task, "calc_dep", v);
     } else if (key == "uptodate") {
       if (!is_sequence(v)) bad_type(task.name, "uptodate", "list, tuple", v);
       for (py::handle item : v) task.uptodate.push_back(uptodate_item(task, item));
     } else if (key == "teardown") {
       if (!is_sequence(v)) bad_type(task.name, "teardown", "list, tuple", v);
-      task.teardown = checked_actions(task, "teardown", v);
+      task.set_extras().teardown = checked_actions(task, "teardown", v);
     } else if (key == "clean") {
       if (PyBool_Check(v.ptr()) && v.cast<bool>()) {
         task.clean_targets = true;
@@ -547,11 +552,11 @@ class TaskConverter {
       task.doc = v.cast<std::string>();
     } else if (key == "params") {
       if (!is_sequence(v)) bad_type(task.name, "params", "list, tuple", v);
-      for (py::handle entry : v) task.params.push_back(param(task, entry));
+      for (py::handle entry : v) task.set_extras().params.push_back(param(task, entry));
     } else if (key == "pos_arg") {
       if (v.is_none()) return;
       if (!PyUnicode_Check(v.ptr())) bad_type(task.name, "pos_arg", "str, None", v);
-      task.pos_arg = v.cast<std::string>();
+      task.set_extras().pos_arg = v.cast<std::string>();
     } else if (key == "verbosity") {
       if (v.is_none()) return;
       if (PyLong_Check(v.ptr())) {
@@ -576,14 +581,14 @@ class TaskConverter {
         py::tuple t = py::tuple(py::reinterpret_borrow<py::object>(desc));
         GetArg g{arg, py::str(t[0]).cast<std::string>(), std::nullopt};
         if (!t[1].is_none()) g.key = py::str(t[1]).cast<std::string>();
-        task.getargs.push_back(std::move(g));
+        task.set_extras().getargs.push_back(std::move(g));
       }
     } else if (key == "title") {
       if (v.is_none()) return;
       if (!PyCallable_Check(v.ptr())) bad_type(task.name, "title", "function, None", v);
-      task.title_fn = std::make_shared<PyTitle>(py::reinterpret_borrow<py::object>(v));
+      task.set_extras().title_fn = std::make_shared<PyTitle>(py::reinterpret_borrow<py::object>(v));
     } else if (key == "watch") {
-      task.watch = paths(task, "watch", "watch", v, false).to_vector();
+      task.set_extras().watch = paths(task, "watch", "watch", v, false).to_vector();
     } else if (key == "io") {
       if (v.is_none()) return;
       if (!PyDict_Check(v.ptr())) bad_type(task.name, "io", "dict, None", v);

@@ -631,7 +631,7 @@ TEST_F(ExecutorTest, CalcDepAddsFileDepsAndTheirProducers) {
   Task gen = shell_task("gen", "echo generated > gen.txt");
   gen.targets = {"gen.txt"};
   Task use = task("use");
-  use.calc_dep = {"calc"};
+  use.set_extras().calc_dep = {"calc"};
   EXPECT_EQ(run({use, gen, calc}, {"use"}), kRunSuccess);
   EXPECT_EQ(executed(), (Names{"calc", "gen", "use"}));
   ASSERT_EQ(calls_of("run use").size(), 1u);
@@ -651,7 +651,7 @@ TEST_F(ExecutorTest, UpToDateCalcDepTaskGivesItsStoredValues) {
       "run calc", [](const ActionEnv&) { return with_values(R"({"file_dep": ["in.txt"]})"); }));
   write_file("in.txt", "i");
   Task use = task("use");
-  use.calc_dep = {"calc"};
+  use.set_extras().calc_dep = {"calc"};
   EXPECT_EQ(run({use, calc}, {"use"}), kRunSuccess);
   EXPECT_EQ(executed(), (Names{"calc", "use"}));
   log_.clear();
@@ -665,9 +665,9 @@ TEST_F(ExecutorTest, UpToDateCalcDepTaskGivesItsStoredValues) {
 
 TEST_F(ExecutorTest, TeardownRunsInReverseStartOrderAfterAllTasks) {
   Task t1 = task("t1");
-  t1.teardown.push_back(fake("teardown t1"));
+  t1.set_extras().teardown.push_back(fake("teardown t1"));
   Task t2 = task("t2");
-  t2.teardown.push_back(fake("teardown t2"));
+  t2.set_extras().teardown.push_back(fake("teardown t2"));
   EXPECT_EQ(run({t1, t2, task("t3")}, {"t1", "t2", "t3"}), kRunSuccess);
   EXPECT_EQ(log_, (Names{"execute t1", "run t1", "success t1", "execute t2", "run t2", "success t2",
                          "execute t3", "run t3", "success t3", "teardown t2", "teardown t1",
@@ -677,19 +677,19 @@ TEST_F(ExecutorTest, TeardownRunsInReverseStartOrderAfterAllTasks) {
 TEST_F(ExecutorTest, TeardownRunsForAFailedTaskButNotForAnUpToDateOne) {
   Task done = task("done");
   done.uptodate = {UptodateItem{UptodateItem::Kind::kTrue, "", nullptr}};
-  done.teardown.push_back(fake("teardown done"));
+  done.set_extras().teardown.push_back(fake("teardown done"));
   Task broken = shell_task("broken", "exit 1");
-  broken.teardown.push_back(fake("teardown broken"));
+  broken.set_extras().teardown.push_back(fake("teardown broken"));
   EXPECT_EQ(run({done, broken}, {"done", "broken"}), kRunFailure);
   EXPECT_EQ(events("teardown "), Names{"broken"});
 }
 
 TEST_F(ExecutorTest, FailingTeardownSkipsTheRestOfThatTasksTeardownOnly) {
   Task a = task("a");
-  a.teardown.push_back(fake("teardown a"));
+  a.set_extras().teardown.push_back(fake("teardown a"));
   Task b = task("b");
-  b.teardown.push_back(shell("echo oops; exit 4"));
-  b.teardown.push_back(fake("teardown b second"));
+  b.set_extras().teardown.push_back(shell("echo oops; exit 4"));
+  b.set_extras().teardown.push_back(fake("teardown b second"));
   EXPECT_EQ(run({a, b}, {"a", "b"}), kRunSuccess);  // the exit code is not affected
   EXPECT_EQ(
       events("cleanup_error "),

@@ -173,7 +173,7 @@ TEST_F(ReporterTest, ConsoleHidesPrivateTasksExceptWhenIgnored) {
 TEST_F(ReporterTest, ConsoleUsesTheTitleForTaskLinesAndTheNameForFailures) {
   auto reporter = make("console");
   Task task = task_named("t");
-  task.title_fn = std::make_shared<FixedTitle>();
+  task.set_extras().title_fn = std::make_shared<FixedTitle>();
   reporter->execute_task(task);
   reporter->skip_uptodate(task);
   reporter->skip_ignore(task);

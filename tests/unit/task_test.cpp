@@ -19,6 +19,15 @@ TEST(TaskTest, ATaskWithoutRareKeysReadsThemEmpty) {
   EXPECT_EQ(task.option("x"), nullptr);
 }
 
+TEST(TaskTest, TasksWithoutRareKeysShareOneEmptySet) {
+  const Task a;
+  Task b;
+  EXPECT_EQ(&a.extras(), &b.extras());  // nothing allocated for either
+  b.set_extras().pos_arg = "words";
+  EXPECT_NE(&a.extras(), &b.extras());
+  EXPECT_TRUE(a.extras().pos_arg.empty());
+}
+
 TEST(TaskTest, ACopyHasItsOwnRareKeys) {
   Task original;
   original.name = "t";

@@ -48,6 +48,12 @@ class StatCache : public FileSystem {
   void prefetch(const std::vector<std::string>& paths, unsigned threads) {
     prefetch(views_of(paths), threads);
   }
+  /// A file modified after `mtime_ns` (the state's last write) will likely
+  /// make a task run: when the next prefetch finds one, the journal starts
+  /// on another thread as soon as the stats are in, for the folders of the
+  /// paths after it in the prefetch's order (the checks before that file's
+  /// task run meanwhile). Call before the prefetch.
+  void expect_changes_after(std::int64_t mtime_ns) { changed_after_ns_ = mtime_ns; }
   /// The same in the background: returns once the paths are indexed; the
   /// first stat() (or invalidate()) waits for the workers to finish.
   void prefetch_async(std::span<const std::string_view> paths, unsigned threads);
@@ -147,9 +153,38 @@ class StatCache : public FileSystem {
   /// returns its table (stats dropped if the working folder changed), or
   /// an empty one.
   Table take_streamed();
+  /// The folders a journal would watch: those of the entries from `from` on
+  /// (with `unused_only`, of those stat() was not asked for yet), and the
+  /// entries each folder stands for.
+  struct JournalPlan {
+    std::vector<std::string_view> folders;
+    /// By entry: its folder in `folders`, or kNoFolder.
+    std::vector<std::uint32_t> folder_of_entry;
+    /// The entries the folders were chosen for.
+    std::size_t pending = 0;
+    /// Whether a journal on these folders is worth its watches.
+    bool worth_watching() const;
+    static constexpr std::uint32_t kNoFolder = UINT32_MAX;
+  };
+  JournalPlan plan_journal(std::size_t from, bool unused_only) const;
   /// Starts the journal on the folders of the paths not asked for yet;
   /// false when it is not worth it or not possible.
   bool start_journal() const;
+  /// The journal and plan started early (expect_changes_after), on their
+  /// thread.
+  struct EarlyJournal;
+  /// Starts it, when a prefetched file is newer than expect_changes_after.
+  void start_journal_early() const;
+  /// Adopts the early journal (waiting for its start); false when there is
+  /// none, or when too many paths still to be asked for are outside its
+  /// folders (a task before the changed file's runs first).
+  bool adopt_early_journal() const;
+  /// Makes `journal` the one refresh() reads, tracking the entries in its
+  /// watched folders; the others are asked of the disk from now on.
+  void adopt(std::unique_ptr<FolderJournal> journal, JournalPlan&& plan,
+             const std::vector<bool>& watched) const;
+  /// Lets `journal` go as release_in_background says.
+  void release(std::unique_ptr<FolderJournal> journal, bool in_child);
 
   const FileSystem& base_;
   /// The streaming thread and what it shares with stream() and
@@ -166,6 +201,11 @@ class StatCache : public FileSystem {
   mutable bool valid_ = false;
   const bool keep_across_actions_;
   mutable std::unique_ptr<FolderJournal> journal_;
+  std::int64_t changed_after_ns_ = INT64_MAX;
+  /// The first entry of the last prefetch newer than changed_after_ns_ (the
+  /// entries' count when none is).
+  std::atomic<std::size_t> first_newer_{SIZE_MAX};
+  mutable std::unique_ptr<EarlyJournal> early_;
   std::thread releasing_;
   /// The journal's folders, as the paths name them ("" for the working one).
   mutable std::vector<std::string_view> folders_;

@@ -14,6 +14,7 @@
 #include "cli/task_options.h"
 
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "doit/executor.h"
@@ -48,6 +49,20 @@ size_t apply_task_options(Task& task, const std::vector<std::string>& words) {
     return words.size();
   }
   return words.size() - parsed.rest.size();
+}
+
+/// When the state was last written (its file, or its write-ahead log), if
+/// there is one.
+std::optional<std::int64_t> state_written(const FileSystem& disk, const std::string& db) {
+  std::optional<std::int64_t> newest;
+  for (const std::string& path : {db, db + "-wal"}) {
+    try {
+      const FileStat st = disk.stat(path);
+      if (st.exists && (!newest || st.mtime_ns > *newest)) newest = st.mtime_ns;
+    } catch (const FsError&) {  // opening it reports the problem
+    }
+  }
+  return newest;
 }
 
 UserError unknown_name(const Invocation& inv, const std::string& word) {
@@ -429,6 +444,11 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
     for (const Task& t : session.graph->tasks()) {  // in the order the checks ask
       paths.insert(paths.end(), t.targets.begin(), t.targets.end());
       paths.insert(paths.end(), t.file_dep.begin(), t.file_dep.end());
+    }
+    // A file written since the state was (an edit) announces a task to run.
+    if (const std::optional<std::int64_t> written =
+            state_written(disk, session.options.get_string("dep_file", ".doit.db"))) {
+      fs.expect_changes_after(*written);
     }
     fs.prefetch_async(paths, std::max(1u, std::thread::hardware_concurrency()));
   }

@@ -34,6 +34,18 @@ std::uint32_t hash_path(std::string_view path) {
 
 }  // namespace
 
+struct StatCache::EarlyJournal {
+  /// The first entry newer than expected: the journal is for those after.
+  std::size_t from = 0;
+  /// Written by the thread: the plan until `planned`, which the entries'
+  /// owner waits for before it changes them; the rest until it ends.
+  JournalPlan plan;
+  std::atomic<bool> planned{false};
+  std::vector<bool> watched;
+  std::unique_ptr<FolderJournal> journal;
+  std::thread thread;
+};
+
 std::size_t StatCache::Table::probe(std::string_view path, std::uint32_t h) const {
   const std::size_t mask = slots.size() - 1;
   for (std::size_t i = h & mask;; i = (i + 1) & mask) {
@@ -74,6 +86,11 @@ std::uint32_t StatCache::Table::insert(std::string_view path, std::uint32_t h, b
 
 void StatCache::index(std::span<const std::string_view> paths) {
   finish();
+  if (early_) {  // a journal started for the paths this call replaces
+    if (early_->thread.joinable()) early_->thread.join();
+    if (early_->journal) release(std::move(early_->journal), /*in_child=*/false);
+    early_.reset();
+  }
   valid_ = false;
   table_ = take_streamed();
   Table& t = table_;
@@ -94,6 +111,7 @@ void StatCache::index(std::span<const std::string_view> paths) {
     t.entries.shrink_to_fit();
   }
   if (t.text.capacity() - t.text.size() > t.text.size() / kMaxSlackFraction) t.text.shrink_to_fit();
+  first_newer_.store(SIZE_MAX, std::memory_order_relaxed);
   next_hint_.store(0, std::memory_order_relaxed);
   next_block_.store(0, std::memory_order_relaxed);
 }
@@ -104,23 +122,35 @@ void StatCache::index(std::span<const std::string_view> paths) {
 void StatCache::work() {
   std::vector<Entry>& entries = table_.entries;
   const size_t n = entries.size();
+  // A worker's blocks come in increasing order: the first newer file it
+  // sees is the first of its own.
+  size_t first_newer = SIZE_MAX;
   std::string path;
   for (;;) {
     const size_t begin = next_block_.fetch_add(kPathsPerBlock, std::memory_order_relaxed);
-    if (begin >= n) return;
+    if (begin >= n) break;
     const size_t end = std::min(n, begin + kPathsPerBlock);
     for (size_t i = begin; i < end; ++i) {
       Entry& e = entries[i];
-      // Stat()ed while the tasks were created, or not a path of this run.
-      if (e.ok || !e.wanted()) continue;
-      path.assign(text_of(e));
-      try {
-        e.set_stat(base_.stat(path));
-        e.ok = true;
-      } catch (const FsError&) {
-        // asked again later, it reports the error then
+      if (!e.wanted()) continue;  // not a path of this run
+      if (!e.ok) {                // not stat()ed while the tasks were created
+        path.assign(text_of(e));
+        try {
+          e.set_stat(base_.stat(path));
+          e.ok = true;
+        } catch (const FsError&) {
+          // asked again later, it reports the error then
+        }
+      }
+      if (i < first_newer && e.ok && e.mtime_ns > changed_after_ns_ &&
+          (e.bits & (Entry::kExists | Entry::kIsDir)) == Entry::kExists) {
+        first_newer = i;
       }
     }
+  }
+  size_t seen = first_newer_.load(std::memory_order_relaxed);
+  while (first_newer < seen &&
+         !first_newer_.compare_exchange_weak(seen, first_newer, std::memory_order_relaxed)) {
   }
 }
 
@@ -234,15 +264,23 @@ StatCache::StatCache(const FileSystem& base, bool keep_across_actions)
 void StatCache::release_in_background(bool in_child) {
   finish();
   valid_ = false;
-  if (!journal_ || releasing_.joinable()) return;
-  if (in_child && journal_->close_in_child()) {
-    journal_.reset();
-    return;
+  if (early_) {  // started, and not needed (no task ran) or not taken
+    if (early_->thread.joinable()) early_->thread.join();
+    std::unique_ptr<FolderJournal> unused = std::move(early_->journal);
+    early_.reset();
+    if (unused) release(std::move(unused), in_child);
   }
-  releasing_ = std::thread([journal = std::move(journal_)]() mutable { journal.reset(); });
+  if (journal_) release(std::move(journal_), in_child);
+}
+
+void StatCache::release(std::unique_ptr<FolderJournal> journal, bool in_child) {
+  if (in_child && journal->close_in_child()) return;
+  if (releasing_.joinable()) releasing_.join();
+  releasing_ = std::thread([journal = std::move(journal)]() mutable { journal.reset(); });
 }
 
 StatCache::~StatCache() {
+  if (early_ && early_->thread.joinable()) early_->thread.join();
   if (releasing_.joinable()) releasing_.join();
   if (streamer_) streamer_->stop_and_join();
   finish();
@@ -251,7 +289,7 @@ StatCache::~StatCache() {
 void StatCache::invalidate() const {
   finish();
   if (!valid_ || journal_) return;  // the journal tells what changes
-  if (keep_across_actions_ && start_journal()) return;
+  if (keep_across_actions_ && (adopt_early_journal() || start_journal())) return;
   valid_ = false;
 }
 
@@ -309,18 +347,17 @@ constexpr size_t kPathsPerFolderGuess = 8;
 
 }  // namespace
 
-bool StatCache::start_journal() const {
-  // The folders of the paths not asked for yet (paths of tasks to come);
-  // consecutive paths share their folder most of the time. Names whose
-  // stat() a change in their folder cannot be read from ("", ".", "..")
-  // are left out.
+StatCache::JournalPlan StatCache::plan_journal(size_t from, bool unused_only) const {
+  // The folders of the paths to come; consecutive paths share their folder
+  // most of the time. Names whose stat() a change in their folder cannot be
+  // read from ("", ".", "..") are left out.
   const std::vector<Entry>& entries = table_.entries;
   FolderIndex index(entries.size() / kPathsPerFolderGuess);
   std::vector<std::uint8_t> wanted;  // per folder: holds a path to come
-  std::vector<std::uint32_t> folder_of_entry(entries.size(), UINT32_MAX);
+  JournalPlan plan;
+  plan.folder_of_entry.assign(entries.size(), JournalPlan::kNoFolder);
   std::string_view last;
   std::uint32_t last_index = UINT32_MAX;
-  size_t pending = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     if (!e.ok || !e.wanted() || (e.bits & (Entry::kIsDir | Entry::kViaSymlink)) != 0) continue;
@@ -341,34 +378,92 @@ bool StatCache::start_journal() const {
       last_index = index.add(folder);
       if (last_index == wanted.size()) wanted.push_back(0);
     }
-    folder_of_entry[i] = last_index;
-    if (!e.used) {
-      ++pending;
+    plan.folder_of_entry[i] = last_index;
+    if (i >= from && !(unused_only && e.used)) {
+      ++plan.pending;
       wanted[last_index] = 1;
     }
   }
   // Only the folders of paths to come are watched.
   const std::vector<std::string_view>& folders = index.folders();
-  std::vector<std::string_view> watch;
-  std::vector<std::uint32_t> renumber(folders.size(), UINT32_MAX);
+  std::vector<std::uint32_t> renumber(folders.size(), JournalPlan::kNoFolder);
   for (size_t f = 0; f < folders.size(); ++f) {
     if (wanted[f] == 0) continue;
-    renumber[f] = static_cast<std::uint32_t>(watch.size());
-    watch.push_back(folders[f]);
+    renumber[f] = static_cast<std::uint32_t>(plan.folders.size());
+    plan.folders.push_back(folders[f]);
   }
-  if (pending < kMinPathsForJournal || pending < kMinPathsPerFolder * watch.size()) return false;
+  for (std::uint32_t& f : plan.folder_of_entry) {
+    if (f != JournalPlan::kNoFolder) f = renumber[f];
+  }
+  return plan;
+}
 
-  std::vector<bool> watched;
-  journal_ = FolderJournal::start(watch, &watched);
-  if (!journal_) return false;
-  folders_ = std::move(watch);
+bool StatCache::JournalPlan::worth_watching() const {
+  return pending >= kMinPathsForJournal && pending >= kMinPathsPerFolder * folders.size();
+}
+
+void StatCache::adopt(std::unique_ptr<FolderJournal> journal, JournalPlan&& plan,
+                      const std::vector<bool>& watched) const {
+  journal_ = std::move(journal);
   for (size_t i = 0; i < table_.entries.size(); ++i) {
     Entry& e = table_.entries[i];
-    const std::uint32_t f =
-        folder_of_entry[i] == UINT32_MAX ? UINT32_MAX : renumber[folder_of_entry[i]];
-    e.tracked = f != UINT32_MAX && watched[f];
+    const std::uint32_t f = plan.folder_of_entry[i];
+    e.tracked = f != JournalPlan::kNoFolder && watched[f];
     if (!e.tracked) e.ok = false;  // its changes would not be seen: ask the disk
   }
+  folders_ = std::move(plan.folders);
+}
+
+bool StatCache::start_journal() const {
+  JournalPlan plan = plan_journal(0, /*unused_only=*/true);
+  if (!plan.worth_watching()) return false;
+  std::vector<bool> watched;
+  std::unique_ptr<FolderJournal> journal = FolderJournal::start(plan.folders, &watched);
+  if (!journal) return false;
+  adopt(std::move(journal), std::move(plan), watched);
+  return true;
+}
+
+void StatCache::start_journal_early() const {
+  const size_t from = first_newer_.load(std::memory_order_relaxed);
+  if (!keep_across_actions_ || early_ || journal_ || from >= table_.entries.size()) return;
+  early_ = std::make_unique<EarlyJournal>();
+  early_->from = from;
+  // Until it is joined, the thread reads the entries' paths and stats,
+  // which only a journal's changes rewrite, and stat() (this thread) marks
+  // them used, which the thread does not read.
+  early_->thread = std::thread([this, early = early_.get()] {
+    early->plan = plan_journal(early->from, /*unused_only=*/false);
+    const bool worth = early->plan.worth_watching();
+    early->planned.store(true, std::memory_order_release);
+    early->planned.notify_one();
+    if (worth) early->journal = FolderJournal::start(early->plan.folders, &early->watched);
+  });
+}
+
+bool StatCache::adopt_early_journal() const {
+  if (!early_ || !early_->thread.joinable()) return false;
+  // The plan is read here, and the entries change once a journal is taken:
+  // the plan must be done. Its watches need not be, yet.
+  early_->planned.wait(false, std::memory_order_acquire);
+  // Paths still to be asked for outside its folders: when the checks went
+  // elsewhere first (a task before the changed file's runs), the journal
+  // of the paths not asked for yet is started instead, without waiting for
+  // this one (let go at the end).
+  size_t uncovered = 0;
+  for (size_t i = 0; i < early_->from; ++i) {
+    const Entry& e = table_.entries[i];
+    if (e.used || !e.ok || !e.wanted()) continue;
+    if (early_->plan.folder_of_entry[i] == JournalPlan::kNoFolder) ++uncovered;
+  }
+  if (uncovered >= kMinPathsForJournal) return false;
+  early_->thread.join();
+  if (!early_->journal) {
+    early_.reset();
+    return false;
+  }
+  adopt(std::move(early_->journal), std::move(early_->plan), early_->watched);
+  early_.reset();
   return true;
 }
 
@@ -402,7 +497,10 @@ void StatCache::refresh() const {
 }
 
 FileStat StatCache::stat(const std::string& path) const {
-  if (!workers_.empty()) finish();
+  if (!workers_.empty()) {
+    finish();
+    start_journal_early();
+  }
   if (valid_) {
     std::vector<Entry>& entries = table_.entries;
     // Checks ask for the paths mostly in the order they were prefetched:

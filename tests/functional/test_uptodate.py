@@ -697,6 +697,30 @@ def test_a_file_an_earlier_task_changed_is_seen_in_the_same_run(project, jobs):
     assert (r.rc, r.out) == (0, "-- stamp\n-- use\n"), r
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_an_edited_task_changed_is_seen_in_the_same_run(project, jobs):
+    # stamp runs because its file_dep was edited since the last run (a file
+    # newer than the state: doit-cpp starts watching the folders of the
+    # paths after it while the checks before stamp run).
+    undeclared_write_project(project)
+    project.write("trigger.txt", "1\n")
+    project.dodo(UNDECLARED_WRITE.replace("'uptodate': [False]", "'file_dep': ['trigger.txt']"))
+    r = project.run("-n", jobs)
+    assert (r.rc, r.out) == (0, ".  stamp\n.  use\n"), r
+    r = project.run("-n", jobs)
+    assert (r.rc, r.out) == (0, "-- stamp\n-- use\n"), r
+    project.write("trigger.txt", "2\n")
+    state = max(project.mtime_ns(p) for p in (".doit.db", ".doit.db-wal") if project.exists(p))
+    later = (state + 10**9) / 10**9  # newer than the state, whatever the clock's tick
+    os.utime(project.path / "trigger.txt", (later, later))
+    r = project.run("-n", jobs)
+    assert (r.rc, r.out) == (0, ".  stamp\n.  use\n"), r
+    sizes = project.read("sizes.txt").split()
+    assert sizes[33] == str(len("x\n") + 2 * len("stamped\n"))
+    r = project.run("-n", jobs)
+    assert (r.rc, r.out) == (0, "-- stamp\n-- use\n"), r
+
+
 def test_a_folder_an_earlier_task_replaced_is_seen_in_the_same_run(project):
     undeclared_write_project(project)
     project.dodo(UNDECLARED_WRITE.replace(

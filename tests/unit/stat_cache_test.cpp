@@ -494,6 +494,100 @@ TEST_F(KeptCacheTest, ReleasedTheCacheAsksTheDisk) {
   }
 }
 
+// -- Started early: a file newer than the state announces the task to run --
+
+/// Every file at `kOld` seconds, `newer` at `kNew`; changes expected after
+/// `kExpected`.
+constexpr std::int64_t kOld = 1000, kExpected = 1500, kNew = 2000;
+constexpr std::int64_t kNanos = 1000000000;
+
+void set_mtime(const std::string& path, std::int64_t seconds) {
+  const timespec times[2] = {{0, UTIME_OMIT}, {static_cast<time_t>(seconds), 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+}
+
+TEST_F(KeptCacheTest, AJournalStartedEarlyWatchesThePathsAfterTheNewerFile) {
+  for (const std::string& p : paths_) set_mtime(p, kOld);
+  set_mtime(path(2, 0), kNew);  // the edited file: its task runs
+  CountingDisk disk;
+  StatCache cache(disk, true);
+  cache.expect_changes_after(kExpected * kNanos);
+  cache.prefetch_async(paths_, 2);
+  // The checks before the edited file's task, then its own.
+  for (int d = 0; d <= 2; ++d) {
+    for (int f = 0; f < 12; ++f) cache.stat(path(d, f));
+  }
+  cache.invalidate();  // its action is about to run
+  ASSERT_TRUE(cache.journal_active());
+  // The folders before it were not watched: asked of the disk from now on
+  // (a journal started now would have watched d0 and d1 too, had they
+  // paths still to come).
+  const int before = disk.calls();
+  EXPECT_EQ(cache.stat(path(1, 5)).mtime_ns, kOld * kNanos);
+  EXPECT_EQ(disk.calls(), before + 1);
+  // The action's changes, after the newer file and before it, are seen.
+  write(path(5, 7), "written by the action");
+  write(path(1, 2), "this one too");
+  cache.refresh();
+  expect_disk_answers(cache);
+  EXPECT_EQ(cache.stat(path(5, 7)).size, 21);
+  EXPECT_EQ(cache.stat(path(1, 2)).size, 12);
+  // Unchanged paths after it are answered without the disk.
+  const int after = disk.calls();
+  EXPECT_EQ(cache.stat(path(6, 1)).size, 1);
+  EXPECT_EQ(disk.calls(), after);
+}
+
+TEST_F(KeptCacheTest, AJournalStartedEarlyIsLeftWhenAnotherTaskRunsFirst) {
+  // Eight more folders, checked before the first: e0/f00.txt ...
+  std::vector<std::string> all;
+  for (int d = 0; d < 8; ++d) {
+    std::filesystem::create_directories(fmt::format("{}/e{}", root_, d));
+    for (int f = 0; f < 12; ++f) {
+      all.push_back(fmt::format("{}/e{}/f{:02d}.txt", root_, d, f));
+      write(all.back(), "x");
+    }
+  }
+  const auto extra = [&](int d, int f) { return all[static_cast<size_t>(d * 12 + f)]; };
+  all.insert(all.end(), paths_.begin(), paths_.end());
+  for (const std::string& p : all) set_mtime(p, kOld);
+  set_mtime(path(0, 0), kNew);
+  CountingDisk disk;
+  StatCache cache(disk, true);
+  cache.expect_changes_after(kExpected * kNanos);
+  cache.prefetch_async(all, 2);
+  for (int f = 0; f < 12; ++f) cache.stat(extra(0, f));
+  cache.invalidate();  // e0's task runs: e1-e7's paths are still to come
+  ASSERT_TRUE(cache.journal_active());
+  // The journal of the paths still to come watches e1-e7 as well.
+  const int before = disk.calls();
+  EXPECT_EQ(cache.stat(extra(4, 4)).size, 1);
+  EXPECT_EQ(cache.stat(path(4, 4)).size, 1);
+  EXPECT_EQ(disk.calls(), before);
+  write(extra(4, 4), "changed in a folder before the edited file");
+  write(path(4, 4), "and after it");
+  cache.refresh();
+  EXPECT_EQ(cache.stat(extra(4, 4)).size, 42);
+  EXPECT_EQ(cache.stat(path(4, 4)).size, 12);
+  expect_disk_answers(cache);
+  cache.release_in_background(/*in_child=*/false);  // both journals go
+  EXPECT_FALSE(cache.journal_active());
+}
+
+TEST_F(KeptCacheTest, NoFileNewerThanExpectedStartsNothingEarly) {
+  for (const std::string& p : paths_) set_mtime(p, kOld);
+  CountingDisk disk;
+  StatCache cache(disk, true);
+  cache.expect_changes_after(kExpected * kNanos);
+  cache.prefetch_async(paths_, 2);
+  for (int f = 0; f < 12; ++f) cache.stat(path(0, f));
+  cache.invalidate();  // the journal starts now, for the paths to come
+  ASSERT_TRUE(cache.journal_active());
+  const int before = disk.calls();
+  EXPECT_EQ(cache.stat(path(1, 0)).size, 1);
+  EXPECT_EQ(disk.calls(), before);
+}
+
 TEST_F(KeptCacheTest, WithoutKeepingTheFirstActionEndsTheCache) {
   CountingDisk disk;
   StatCache cache(disk);

@@ -202,8 +202,8 @@ class StatCache : public FileSystem {
   const bool keep_across_actions_;
   mutable std::unique_ptr<FolderJournal> journal_;
   std::int64_t changed_after_ns_ = INT64_MAX;
-  /// The first entry of the last prefetch newer than changed_after_ns_ (the
-  /// entries' count when none is).
+  /// The first entry of the last prefetch newer than changed_after_ns_
+  /// (SIZE_MAX when none is).
   std::atomic<std::size_t> first_newer_{SIZE_MAX};
   mutable std::unique_ptr<EarlyJournal> early_;
   std::thread releasing_;

@@ -92,8 +92,9 @@ std::string delayed_subtask(TaskGraph& graph, const std::string& word) {
   Task placeholder;
   placeholder.name = word;
   placeholder.has_action_list = false;
-  placeholder.set_extras().delayed = graph.task(base).extras().delayed;
-  placeholder.set_extras().delayed_base = graph.task(base).name;
+  TaskExtras& extras = placeholder.set_extras();
+  extras.delayed = graph.task(base).extras().delayed;
+  extras.delayed_base = graph.task(base).name;
   placeholder.task_dep = graph.task(base).task_dep;
   graph.add_tasks({std::move(placeholder)});
   return word;

@@ -106,31 +106,59 @@ void install_interrupt_handlers() {
 
 namespace {
 
-/// The tasks a node still waits for: a few task indexes (one or two as a
-/// rule), sorted. Half the size of a std::set, with one allocation instead
-/// of one per index: a run holds two per task.
+/// The tasks a node still waits for: task indexes, sorted. One or two as a
+/// rule (half the size of a std::set, one allocation instead of one per
+/// index), but every sub-task for a group: a task that finished is marked
+/// in place (its bits flipped) rather than erased, so that a group whose
+/// sub-tasks finish one by one does not move the rest each time, and the
+/// marks go once they outnumber the rest.
 class WaitSet {
  public:
-  bool empty() const { return tasks_.empty(); }
+  bool empty() const { return live_ == 0; }
   /// The smallest index (not empty()).
-  int first() const { return tasks_.front(); }
+  int first() const {
+    for (const int t : tasks_) {
+      if (t >= 0) return t;
+    }
+    return -1;
+  }
   /// False when it was there already.
   bool insert(int task) {
-    const auto at = std::lower_bound(tasks_.begin(), tasks_.end(), task);
-    if (at != tasks_.end() && *at == task) return false;
-    tasks_.insert(at, task);
+    const auto at = find(task);
+    if (at != tasks_.end() && unmarked(*at) == task) {
+      if (*at >= 0) return false;
+      *at = task;
+    } else {
+      tasks_.insert(at, task);
+    }
+    ++live_;
     return true;
   }
   /// False when it was not there.
   bool erase(int task) {
-    const auto at = std::lower_bound(tasks_.begin(), tasks_.end(), task);
+    const auto at = find(task);
     if (at == tasks_.end() || *at != task) return false;
-    tasks_.erase(at);
+    *at = ~task;
+    --live_;
+    if (live_ == 0) {
+      tasks_.clear();
+    } else if (tasks_.size() > 2 * static_cast<std::size_t>(live_) + kMarksKept) {
+      std::erase_if(tasks_, [](int t) { return t < 0; });
+    }
     return true;
   }
 
  private:
-  std::vector<int> tasks_;
+  /// Marks a set may hold beyond as many as its live indexes.
+  static constexpr std::size_t kMarksKept = 8;
+  static int unmarked(int t) { return t < 0 ? ~t : t; }
+  std::vector<int>::iterator find(int task) {
+    return std::lower_bound(tasks_.begin(), tasks_.end(), task,
+                            [](int t, int wanted) { return unmarked(t) < wanted; });
+  }
+
+  std::vector<int> tasks_;  // a finished task's index as ~index
+  std::uint32_t live_ = 0;
 };
 
 /// The entries of `list` from `*taken` on, copied; `*taken` becomes its size.

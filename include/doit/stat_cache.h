@@ -179,6 +179,8 @@ class StatCache : public FileSystem {
   /// none, or when too many paths still to be asked for are outside its
   /// folders (a task before the changed file's runs first).
   bool adopt_early_journal() const;
+  /// Waits for the early journal's thread and lets its journal go, if any.
+  void drop_early_journal(bool in_child);
   /// Makes `journal` the one refresh() reads, tracking the entries in its
   /// watched folders; the others are asked of the disk from now on.
   void adopt(std::unique_ptr<FolderJournal> journal, JournalPlan&& plan,

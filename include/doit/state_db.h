@@ -176,6 +176,10 @@ class StateDb {
   /// file whose state it holds) stands for in messages; empty at first, and
   /// written like any other (pydoit's state read for a reading command).
   static std::unique_ptr<StateDb> open_in_memory(const std::string& name);
+  /// When the state at `path` was last written (the file, or its
+  /// write-ahead log), in nanoseconds since the epoch; nullopt when neither
+  /// exists.
+  static std::optional<std::int64_t> last_written(const std::string& path);
   ~StateDb();
   StateDb(const StateDb&) = delete;
   StateDb& operator=(const StateDb&) = delete;

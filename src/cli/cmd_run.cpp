@@ -51,20 +51,6 @@ size_t apply_task_options(Task& task, const std::vector<std::string>& words) {
   return words.size() - parsed.rest.size();
 }
 
-/// When the state was last written (its file, or its write-ahead log), if
-/// there is one.
-std::optional<std::int64_t> state_written(const FileSystem& disk, const std::string& db) {
-  std::optional<std::int64_t> newest;
-  for (const std::string& path : {db, db + "-wal"}) {
-    try {
-      const FileStat st = disk.stat(path);
-      if (st.exists && (!newest || st.mtime_ns > *newest)) newest = st.mtime_ns;
-    } catch (const FsError&) {  // opening it reports the problem
-    }
-  }
-  return newest;
-}
-
 UserError unknown_name(const Invocation& inv, const std::string& word) {
   // An auto cycle (`doit run --auto-report=FD`) says what pydoit's auto says.
   const bool auto_cycle = std::ranges::any_of(
@@ -448,7 +434,7 @@ int execute_run(const Invocation& inv, const Parsed& parsed) {
     }
     // A file written since the state was (an edit) announces a task to run.
     if (const std::optional<std::int64_t> written =
-            state_written(disk, session.options.get_string("dep_file", ".doit.db"))) {
+            StateDb::last_written(session.options.get_string("dep_file", ".doit.db"))) {
       fs.expect_changes_after(*written);
     }
     fs.prefetch_async(paths, std::max(1u, std::thread::hardware_concurrency()));

@@ -43,8 +43,9 @@ std::variant<PreparedCommand, ActionOutcome> prepare_command(const CmdAction& cm
     FormatMapping mapping = {{"targets", join(task.targets, " ")},
                              {"dependencies", join(task.file_dep, " ")}};
     if (how.with_changed) mapping.emplace_back("changed", join(env.changed, " "));
-    for (const auto& [name, value] : task.extras().options)
+    for (const auto& [name, value] : task.extras().options) {
       mapping.emplace_back(name, value.text());
+    }
     std::optional<std::string> formatted = format_simple(text, mapping, how.style);
     if (!formatted) {
       if (how.formatter == nullptr) {

@@ -464,13 +464,12 @@ void Executor::Impl::merge_calc_results(const Node& dep, const Node& waiting) {
     }
   }
   for (const std::string& c : strings(dep.value("calc_dep"))) {
-    if (std::find(task.extras().calc_dep.begin(), task.extras().calc_dep.end(), c) !=
-        task.extras().calc_dep.end())
-      continue;
+    std::vector<std::string>& calc_dep = task.set_extras().calc_dep;  // it has one: `dep`
+    if (std::find(calc_dep.begin(), calc_dep.end(), c) != calc_dep.end()) continue;
     if (graph_.find(c) == TaskGraph::kNotFound) {
       throw GraphError(fmt::format("{}. Task dependency '{}' does not exist.", task.name, c));
     }
-    task.set_extras().calc_dep.push_back(c);
+    calc_dep.push_back(c);
   }
 }
 

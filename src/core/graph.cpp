@@ -68,8 +68,9 @@ void TaskGraph::add_tasks(std::vector<Task> tasks) {
   for (Task& task : tasks) {
     auto it = by_name_.find(task.name);
     if (it != by_name_.end()) {
-      if (!tasks_[it->second].extras().delayed)
+      if (!tasks_[it->second].extras().delayed) {
         throw GraphError("Task names must be unique. " + task.name);
+      }
       for (const std::string_view target : tasks_[it->second].targets) {
         by_target_.erase(std::string(target));
       }

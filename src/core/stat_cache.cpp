@@ -86,11 +86,7 @@ std::uint32_t StatCache::Table::insert(std::string_view path, std::uint32_t h, b
 
 void StatCache::index(std::span<const std::string_view> paths) {
   finish();
-  if (early_) {  // a journal started for the paths this call replaces
-    if (early_->thread.joinable()) early_->thread.join();
-    if (early_->journal) release(std::move(early_->journal), /*in_child=*/false);
-    early_.reset();
-  }
+  drop_early_journal(/*in_child=*/false);  // started for the paths this call replaces
   valid_ = false;
   table_ = take_streamed();
   Table& t = table_;
@@ -264,13 +260,16 @@ StatCache::StatCache(const FileSystem& base, bool keep_across_actions)
 void StatCache::release_in_background(bool in_child) {
   finish();
   valid_ = false;
-  if (early_) {  // started, and not needed (no task ran) or not taken
-    if (early_->thread.joinable()) early_->thread.join();
-    std::unique_ptr<FolderJournal> unused = std::move(early_->journal);
-    early_.reset();
-    if (unused) release(std::move(unused), in_child);
-  }
+  drop_early_journal(in_child);  // not needed (no task ran), or not taken
   if (journal_) release(std::move(journal_), in_child);
+}
+
+void StatCache::drop_early_journal(bool in_child) {
+  if (!early_) return;
+  if (early_->thread.joinable()) early_->thread.join();
+  std::unique_ptr<FolderJournal> journal = std::move(early_->journal);
+  early_.reset();
+  if (journal) release(std::move(journal), in_child);
 }
 
 void StatCache::release(std::unique_ptr<FolderJournal> journal, bool in_child) {

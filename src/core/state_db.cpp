@@ -785,6 +785,18 @@ std::unique_ptr<StateDb> StateDb::open(const std::string& path) {
   return state;
 }
 
+std::optional<std::int64_t> StateDb::last_written(const std::string& path) {
+  constexpr std::int64_t kNanos = 1000000000;
+  std::optional<std::int64_t> newest;
+  for (const char* beside : {"", "-wal"}) {
+    struct stat st {};
+    if (::stat((path + beside).c_str(), &st) != 0) continue;
+    const std::int64_t written = st.st_mtim.tv_sec * kNanos + st.st_mtim.tv_nsec;
+    if (!newest || written > *newest) newest = written;
+  }
+  return newest;
+}
+
 std::unique_ptr<StateDb> StateDb::open_in_memory(const std::string& name) {
   Connection connection = open_connection(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                                           SQLITE_OPEN_MEMORY | SQLITE_OPEN_NOMUTEX);

@@ -586,6 +586,10 @@ TEST_F(KeptCacheTest, NoFileNewerThanExpectedStartsNothingEarly) {
   const int before = disk.calls();
   EXPECT_EQ(cache.stat(path(1, 0)).size, 1);
   EXPECT_EQ(disk.calls(), before);
+  // d0's paths were asked for before: not watched, so from the disk (an
+  // early journal, from the first path on, would have watched them).
+  EXPECT_EQ(cache.stat(path(0, 3)).size, 1);
+  EXPECT_EQ(disk.calls(), before + 1);
 }
 
 TEST_F(KeptCacheTest, WithoutKeepingTheFirstActionEndsTheCache) {

@@ -1,5 +1,7 @@
 #include "doit/state_db.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,6 +113,22 @@ TEST_F(StateDbTest, NewDatabaseIsEmpty) {
   EXPECT_EQ(db->path(), db_path_);
   EXPECT_EQ(db->find("a"), nullptr);
   EXPECT_TRUE(db->task_names().empty());
+}
+
+TEST_F(StateDbTest, LastWrittenIsTheNewestOfTheFileAndItsLog) {
+  EXPECT_FALSE(StateDb::last_written(db_path_));
+  const auto set_mtime = [](const std::string& path, time_t seconds) {
+    const timespec times[2] = {{0, UTIME_OMIT}, {seconds, 0}};
+    return ::utimensat(AT_FDCWD, path.c_str(), times, 0) == 0;
+  };
+  write_file("");
+  ASSERT_TRUE(set_mtime(db_path_, 1000));
+  EXPECT_EQ(StateDb::last_written(db_path_), 1000LL * 1000000000LL);
+  std::ofstream(db_path_ + "-wal") << "";
+  ASSERT_TRUE(set_mtime(db_path_ + "-wal", 2000));
+  EXPECT_EQ(StateDb::last_written(db_path_), 2000LL * 1000000000LL);
+  ASSERT_TRUE(set_mtime(db_path_, 3000));
+  EXPECT_EQ(StateDb::last_written(db_path_), 3000LL * 1000000000LL);
 }
 
 TEST_F(StateDbTest, RecordsSurviveCloseAndReopen) {

@@ -57,11 +57,7 @@ Statement prepare(sqlite3* db, const std::string& path, const char* sql, std::st
 }
 
 void exec(sqlite3* db, const std::string& path, const char* sql, std::string_view doing) {
-  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    const std::string message = sqlite3_errmsg(db);
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw StateDbError(fmt::format("'{}': cannot {} the task times: {}", path, doing, message));
-  }
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(db, path, doing);
 }
 
 std::string text_column(sqlite3_stmt* s, int column) {
@@ -111,12 +107,13 @@ void append_run(StateDb& state, std::int64_t start_ns, const std::vector<TaskTim
       sqlite3_bind_int64(prune.get(), 1, id - kKeptRuns);
       if (sqlite3_step(prune.get()) != SQLITE_DONE) fail(db, db_path, kDoing);
     }
+    exec(db, db_path, "COMMIT", kDoing);
   } catch (const StateDbError&) {
-    // The state's own connection: no transaction of this may stay open.
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    // The state's own connection: no transaction of this may stay open (a
+    // COMMIT that failed on a busy database leaves it open too).
+    if (sqlite3_get_autocommit(db) == 0) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
-  exec(db, db_path, "COMMIT", kDoing);
 }
 
 std::vector<RunTimes> read_runs(const std::string& db_path) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "doit/json.h"
 #include "doit/state_db.h"
@@ -70,6 +71,22 @@ TEST_F(RunLogTest, AppendsThroughTheStatesConnectionAlongsideItsRecords) {
   EXPECT_THROW(append_run(*state, 200, {{"a", 210, 20, "success"}}), StateDbError);
   EXPECT_EQ(StateDb::open(path_)->task_names(), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(read_runs(path_).size(), 1u);
+}
+
+TEST_F(RunLogTest, AnAppendThatFailsHalfwayLeavesNeitherItsRunNorATransaction) {
+  {
+    // a task_times table of another shape: the run's row goes in, its tasks cannot
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE task_times(x)", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  const std::unique_ptr<StateDb> state = StateDb::open(path_);
+  EXPECT_THROW(append_run(*state, 100, {{"a", 110, 30, "success"}}), StateDbError);
+  state->save_success("a", "md5", {}, "{}", std::nullopt);  // committed on its own
+  state->close();
+  EXPECT_EQ(StateDb::open(path_)->task_names(), (std::vector<std::string>{"a"}));
+  EXPECT_TRUE(read_runs(path_).empty());  // the runs row was rolled back
 }
 
 TEST_F(RunLogTest, AStateOpenedForReadingCannotTakeTimes) {

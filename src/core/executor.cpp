@@ -11,8 +11,12 @@
 #include <unistd.h>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <deque>
+#include <mutex>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -60,17 +64,83 @@ void on_interrupt(int sig) {
   if (const InterruptHook hook = g_hook.load(); hook != nullptr) hook();
 }
 
-/// Echoes to the console as it comes.
+/// Echoes to the console as it comes. A Python action and the thread that
+/// reads the servers beside it (ServerReader) may echo at the same time.
 class ConsoleLive : public LiveOutput {
  public:
   void out(std::string_view text) override {
+    const std::lock_guard lock(mutex_);
     Output::out().write(text);
     Output::out().flush();
   }
   void err(std::string_view text) override {
+    const std::lock_guard lock(mutex_);
     Output::err().write(text);
     Output::err().flush();
   }
+
+ private:
+  std::mutex mutex_;
+};
+
+/// `auto`: while a Python action runs on the main thread, which reads
+/// nothing else until it returns, the servers the cycle started are read
+/// on another thread, so that one writing more than a pipe holds is not
+/// held up. Until it is destroyed, only that thread touches them.
+class ServerReader {
+ public:
+  explicit ServerReader(std::vector<ChildProcess*> servers) : servers_(std::move(servers)) {
+    if (servers_.empty() || ::pipe2(stop_, O_CLOEXEC) != 0) return;
+    try {
+      thread_ = std::thread([this] { read_until_stopped(); });
+    } catch (const std::system_error&) {
+      // read when the action has returned, as without
+    }
+  }
+  ~ServerReader() {
+    if (thread_.joinable()) {
+      const char byte = 0;
+      [[maybe_unused]] const ssize_t written = ::write(stop_[1], &byte, 1);
+      thread_.join();
+    }
+    for (const int fd : stop_) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  ServerReader(const ServerReader&) = delete;
+  ServerReader& operator=(const ServerReader&) = delete;
+
+ private:
+  void read_until_stopped() {
+    std::vector<pollfd> pfds;
+    std::vector<ChildProcess*> owners;
+    std::vector<int> fds;
+    for (;;) {
+      pfds.assign(1, {stop_[0], POLLIN, 0});
+      owners.clear();
+      int timeout = -1;
+      for (ChildProcess* server : servers_) {
+        fds.clear();
+        server->poll_fds(fds);
+        for (const int fd : fds) {
+          pfds.push_back({fd, POLLIN, 0});
+          owners.push_back(server);
+        }
+        if (fds.empty()) continue;
+        const int limit = server->poll_timeout_ms();
+        if (limit >= 0 && (timeout < 0 || limit < timeout)) timeout = limit;
+      }
+      if (::poll(pfds.data(), pfds.size(), timeout) < 0 && errno != EINTR) return;
+      if (pfds[0].revents != 0) return;
+      for (size_t i = 1; i < pfds.size(); ++i) {
+        if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) owners[i - 1]->on_ready(pfds[i].fd);
+      }
+    }
+  }
+
+  std::vector<ChildProcess*> servers_;
+  int stop_[2] = {-1, -1};
+  std::thread thread_;
 };
 
 std::string digest_of(const std::string& text) { return hash_bytes(text).hex(); }
@@ -739,8 +809,10 @@ ActionEnv Executor::Impl::action_env(const Task& task, const std::vector<std::st
 ActionOutcome Executor::Impl::run_action(const Action& action, const ActionEnv& env, bool capture) {
   if (action.is_cmd()) return run_command(action.cmd(), env, command_run(capture));
   flush_console();
-  ActionOutcome outcome = action.callable().run(env);
-  return outcome;
+  std::vector<ChildProcess*> servers;
+  for (const auto& server : servers_) servers.push_back(server->process.get());
+  const ServerReader reader(std::move(servers));
+  return action.callable().run(env);
 }
 
 bool Executor::Impl::begin_execute(int n, Signatures& before) {

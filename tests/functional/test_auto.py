@@ -885,3 +885,39 @@ def test_a_file_deleted_during_the_first_cycle_starts_the_next(project, auto):
     assert "ERROR: Task 'slow' saving success: Dependent file 'in.txt' does not exist." in out
     assert "ERROR: Task 'slow' checking dependencies: Dependent file 'in.txt' does not exist." in out
     assert lines_of(project, "ends.txt") == ["failed", "failed"]
+
+
+CHATTY_DODO = """
+import os, time
+
+def task_chatty():
+    # a server (after a second) that starts to log a second later: 180 KB
+    # on its stdout (more than a pipe holds; captured), a line on stderr
+    # (shown as it comes), then a mark
+    return {'actions': ['sleep 2; for i in $(seq 4000); do '
+                        'echo "chatty server, log line $i ......................"; done; '
+                        'echo "chatty server, all written" >&2; touch wrote-all; exec sleep 60']}
+
+def wait_for_the_mark():
+    end = time.monotonic() + 10
+    while time.monotonic() < end and not os.path.exists('wrote-all'):
+        time.sleep(0.05)
+    with open('seen.txt', 'w') as f:
+        f.write('while the action ran\\n' if os.path.exists('wrote-all') else 'not\\n')
+
+def task_slow():
+    return {'actions': [wait_for_the_mark]}
+"""
+
+
+def test_a_server_is_read_while_a_python_action_of_its_cycle_runs(project, auto):
+    """The python-action runs on doit's own thread; the server writing more
+    than a pipe holds meanwhile gets through while it runs."""
+    project.dodo(CHATTY_DODO)
+    a = auto("chatty", "slow")
+    assert wait_until(lambda: lines_of(project, "seen.txt") != [], timeout=20)
+    assert lines_of(project, "seen.txt") == ["while the action ran"]
+    rc, out, err = a.stop()
+    assert rc == 0, err
+    assert out.splitlines()[:2] == [".  chatty", ".  slow"]
+    assert "chatty server, all written\n" in err

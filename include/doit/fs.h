@@ -55,6 +55,9 @@ class FileSystem {
   /// Take in the changes made so far (by the actions that ran), before a
   /// task's files are looked at.
   virtual void refresh() const {}
+  /// The same files through an object another thread may call (stat and
+  /// hash only); nullptr when there is none.
+  virtual const FileSystem* concurrent() const { return nullptr; }
 };
 
 /// The real disk.
@@ -62,6 +65,7 @@ class RealFileSystem : public FileSystem {
  public:
   FileStat stat(const std::string& path) const override;
   Hash128 hash(const std::string& path) const override;
+  const FileSystem* concurrent() const override { return this; }
 };
 
 /// An in-memory file system for tests: files with content and an mtime.

@@ -77,6 +77,8 @@ class StatCache : public FileSystem {
 
   FileStat stat(const std::string& path) const override;
   Hash128 hash(const std::string& path) const override { return base_.hash(path); }
+  /// The disk behind the cache (the cache itself is for one thread).
+  const FileSystem* concurrent() const override { return base_.concurrent(); }
 
  private:
   /// One distinct path: its text lives in the table's `text`. 32 bytes: a

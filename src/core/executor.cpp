@@ -5,6 +5,7 @@
 
 #include "doit/cmd_action.h"
 #include "doit/explain.h"
+#include "doit/hash_ahead.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -62,6 +63,11 @@ void on_interrupt(int sig) {
     ::kill(0, sig);
   }
   if (const InterruptHook hook = g_hook.load(); hook != nullptr) hook();
+}
+
+bool has_python_action(const Task& task) {
+  return std::any_of(task.actions.begin(), task.actions.end(),
+                     [](const Action& a) { return !a.is_cmd(); });
 }
 
 /// Echoes to the console as it comes. A Python action and the thread that
@@ -294,7 +300,15 @@ class Executor::Impl {
         node_of_(graph_.size(), -1),
         parallel_(ex.options_.jobs > 1 && ex.options_.long_running_grace.count() == 0 &&
                   !ex.options_.dry_run),
-        auto_(ex.options_.long_running_grace.count() > 0 && !ex.options_.dry_run) {}
+        auto_(ex.options_.long_running_grace.count() > 0 && !ex.options_.dry_run) {
+    // Serial runs: a python-action leaves a core idle (a parallel run's
+    // workers and a command's process use them).
+    const FileSystem* concurrent = ex.fs_.concurrent();
+    if (!parallel_ && !ex.options_.dry_run && ex.options_.checker == Checker::kContent &&
+        !ex.options_.signatures_before_actions && concurrent != nullptr) {
+      hash_ahead_ = std::make_unique<HashAhead>(*concurrent);
+    }
+  }
   ~Impl();
 
   int run(const std::vector<std::string>& selected);
@@ -363,6 +377,9 @@ class Executor::Impl {
   bool fetch_getargs(int n);
   /// The current signature of each existing file_dep of `task`.
   std::vector<std::pair<std::string, FileSignature>> signatures_now(const Task& task) const;
+  /// The file_deps to hash ahead when task `first` is the first to run
+  /// that has python-actions and no record (see HashAhead).
+  std::vector<std::string> file_deps_to_hash_ahead(int first) const;
   /// Before a task's files are looked at: takes in what user code that ran
   /// since the last look (actions, uptodate checks, delayed creators) or
   /// that runs now (jobs, servers) may have changed. Reading the file
@@ -417,6 +434,9 @@ class Executor::Impl {
   const bool parallel_;
   const bool auto_;
   std::vector<std::unique_ptr<Job>> servers_;  // `auto`: detached, in start order
+  /// Hashes the file_deps of tasks with python-actions while they run.
+  std::unique_ptr<HashAhead> hash_ahead_;
+  bool hash_ahead_started_ = false;
   bool control_open_ = true;
   std::vector<std::unique_ptr<Job>> jobs_;  // in start order
   std::vector<bool> would_run_;             // --dry-run, by task index
@@ -832,6 +852,12 @@ bool Executor::Impl::begin_execute(int n, Signatures& before) {
                         std::chrono::system_clock::now().time_since_epoch())
                         .count(),
                     std::chrono::steady_clock::now()};
+  if (hash_ahead_ && !hash_ahead_started_ && has_python_action(task) &&
+      ex_.db_.find(task.name) == nullptr) {
+    // Most likely a first build: the tasks after it will need their hashes too.
+    hash_ahead_started_ = true;
+    hash_ahead_->start(file_deps_to_hash_ahead(nodes_[n].task));
+  }
   if (!task.actions.empty()) {
     ex_.fs_.invalidate();  // its actions may change any file
     user_code_ran_ = true;
@@ -954,7 +980,12 @@ void Executor::Impl::finish_execute(int n, TaskRun run, const Signatures& before
     }
     const FileSignature* old = previous ? previous->find_dep(dep) : nullptr;
     try {
-      deps.emplace_back(dep, take_signature(ex_.options_.checker, ex_.fs_, dep, st, old));
+      std::optional<Hash128> ahead;
+      if (hash_ahead_ && (old == nullptr || old->mtime_ns != st.mtime_ns)) {
+        ahead = hash_ahead_->take(dep, st);
+      }
+      deps.emplace_back(dep, ahead ? FileSignature{st.mtime_ns, st.size, *ahead}
+                                   : take_signature(ex_.options_.checker, ex_.fs_, dep, st, old));
     } catch (const FsError& e) {  // unreadable, or a folder
       fail_saving(unreadable_dep_message(dep, e));
       return;
@@ -1048,6 +1079,22 @@ void Executor::Impl::abort_run(int n, const std::string& message) {
   stop_ = true;
   nodes_[n].run_status = Node::RunStatus::kFailure;
   ex_.db_.remove(graph_.task(nodes_[n].task).name);
+}
+
+std::vector<std::string> Executor::Impl::file_deps_to_hash_ahead(int first) const {
+  // Tasks without a record hash every file_dep when they are saved: those
+  // with python-actions, from this one on in the graph's order (mostly the
+  // order they run in), then those before it.
+  std::vector<std::string> paths;
+  const int count = graph_.size();
+  for (int k = 0; k < count; ++k) {
+    const Task& task = graph_.task((first + k) % count);
+    if (task.file_dep.empty() || !has_python_action(task) || ex_.db_.find(task.name) != nullptr) {
+      continue;
+    }
+    for (const std::string_view dep : task.file_dep) paths.emplace_back(dep);
+  }
+  return paths;
 }
 
 std::vector<std::pair<std::string, FileSignature>> Executor::Impl::signatures_now(

@@ -768,3 +768,32 @@ def test_a_change_through_a_hard_link_outside_the_run_is_seen_by_the_next_run(pr
     r = project.run()
     assert (r.rc, r.out) == (0, "-- stamp\n.  use\n"), r
     assert project.read("sizes.txt").split()[33] == str(len("x\n") + 2 * len("stamped\n"))
+
+
+def test_a_file_an_earlier_task_rewrites_is_recorded_as_it_is_after_the_rewrite(project):
+    # A first build: doit-cpp hashes the file_deps of the tasks to come on a
+    # second thread while `a` runs; `a` rewrites x.txt after that. `b` must
+    # record the new content: `a` rewrites it on every run, and `b` stays
+    # up to date only if the hash it stored is of the new content.
+    project.write("x.txt", "old\n")
+    project.dodo("""
+import time
+
+def rewrite_x():
+    time.sleep(0.3)
+    with open('x.txt', 'w') as f:
+        f.write('new content\\n')
+
+def use_x():
+    pass
+
+def task_a():
+    return {'actions': [rewrite_x]}
+
+def task_b():
+    return {'actions': [use_x], 'file_dep': ['x.txt'], 'task_dep': ['a']}
+""")
+    r = project.run()
+    assert (r.rc, r.out) == (0, ".  a\n.  b\n"), r
+    r = project.run()
+    assert (r.rc, r.out) == (0, ".  a\n-- b\n"), r

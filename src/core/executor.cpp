@@ -377,9 +377,13 @@ class Executor::Impl {
   bool fetch_getargs(int n);
   /// The current signature of each existing file_dep of `task`.
   std::vector<std::pair<std::string, FileSignature>> signatures_now(const Task& task) const;
-  /// The file_deps to hash ahead when task `first` is the first to run
-  /// that has python-actions and no record (see HashAhead).
-  std::vector<std::string> file_deps_to_hash_ahead(int first) const;
+  /// The tasks whose file_deps to hash ahead when task `first` is the first
+  /// to run that has python-actions and no record (see HashAhead).
+  std::vector<int> tasks_to_hash_ahead(int first) const;
+  /// Gives the hashing thread the file_deps of the next of those tasks,
+  /// when less than a batch of what it was given is ahead of the tasks
+  /// saved.
+  void feed_hash_ahead();
   /// Before a task's files are looked at: takes in what user code that ran
   /// since the last look (actions, uptodate checks, delayed creators) or
   /// that runs now (jobs, servers) may have changed. Reading the file
@@ -437,6 +441,8 @@ class Executor::Impl {
   /// Hashes the file_deps of tasks with python-actions while they run.
   std::unique_ptr<HashAhead> hash_ahead_;
   bool hash_ahead_started_ = false;
+  std::vector<int> tasks_to_hash_ahead_;  // task indexes
+  std::size_t next_task_to_hash_ahead_ = 0;
   bool control_open_ = true;
   std::vector<std::unique_ptr<Job>> jobs_;  // in start order
   std::vector<bool> would_run_;             // --dry-run, by task index
@@ -852,11 +858,13 @@ bool Executor::Impl::begin_execute(int n, Signatures& before) {
                         std::chrono::system_clock::now().time_since_epoch())
                         .count(),
                     std::chrono::steady_clock::now()};
-  if (hash_ahead_ && !hash_ahead_started_ && has_python_action(task) &&
-      ex_.db_.find(task.name) == nullptr) {
-    // Most likely a first build: the tasks after it will need their hashes too.
-    hash_ahead_started_ = true;
-    hash_ahead_->start(file_deps_to_hash_ahead(nodes_[n].task));
+  if (hash_ahead_ && has_python_action(task)) {
+    if (!hash_ahead_started_ && ex_.db_.find(task.name) == nullptr) {
+      // Most likely a first build: the tasks after it will need their hashes too.
+      hash_ahead_started_ = true;
+      tasks_to_hash_ahead_ = tasks_to_hash_ahead(nodes_[n].task);
+    }
+    if (hash_ahead_started_) feed_hash_ahead();
   }
   if (!task.actions.empty()) {
     ex_.fs_.invalidate();  // its actions may change any file
@@ -1081,20 +1089,35 @@ void Executor::Impl::abort_run(int n, const std::string& message) {
   ex_.db_.remove(graph_.task(nodes_[n].task).name);
 }
 
-std::vector<std::string> Executor::Impl::file_deps_to_hash_ahead(int first) const {
+std::vector<int> Executor::Impl::tasks_to_hash_ahead(int first) const {
   // Tasks without a record hash every file_dep when they are saved: those
   // with python-actions, from this one on in the graph's order (mostly the
   // order they run in), then those before it.
-  std::vector<std::string> paths;
+  std::vector<int> tasks;
   const int count = graph_.size();
   for (int k = 0; k < count; ++k) {
-    const Task& task = graph_.task((first + k) % count);
-    if (task.file_dep.empty() || !has_python_action(task) || ex_.db_.find(task.name) != nullptr) {
-      continue;
+    const int t = (first + k) % count;
+    const Task& task = graph_.task(t);
+    if (!task.file_dep.empty() && has_python_action(task) && ex_.db_.find(task.name) == nullptr) {
+      tasks.push_back(t);
     }
+  }
+  return tasks;
+}
+
+void Executor::Impl::feed_hash_ahead() {
+  // A batch at a time, at most two batches ahead of the tasks saved: the
+  // paths are copied (another thread reads them while this one may change
+  // the tasks), and only so many.
+  constexpr std::size_t kBatch = 4096;
+  if (hash_ahead_->ahead() >= kBatch) return;
+  std::vector<std::string> paths;
+  while (paths.size() < kBatch && next_task_to_hash_ahead_ < tasks_to_hash_ahead_.size()) {
+    const Task& task = graph_.task(tasks_to_hash_ahead_[next_task_to_hash_ahead_++]);
+    if (ex_.db_.find(task.name) != nullptr) continue;  // ran already
     for (const std::string_view dep : task.file_dep) paths.emplace_back(dep);
   }
-  return paths;
+  if (!paths.empty()) hash_ahead_->add(std::move(paths));
 }
 
 std::vector<std::pair<std::string, FileSignature>> Executor::Impl::signatures_now(

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace doit {
@@ -34,12 +35,11 @@ TEST_F(HashAheadTest, GivesTheHashOfAFileThatDidNotChangeSinceItWasRead) {
   const std::string a = write("a.txt", "alpha\n");
   const std::string b = write("b.txt", "beta, longer\n");
   HashAhead ahead(disk_);
-  ASSERT_TRUE(ahead.start({a, b, a}));
+  ASSERT_TRUE(ahead.add({a, b, a}));
   ahead.wait_until_done();
   EXPECT_EQ(ahead.take(b, disk_.stat(b)), disk_.hash(b));
   EXPECT_EQ(ahead.take(a, disk_.stat(a)), disk_.hash(a));
   EXPECT_EQ(ahead.take(a, disk_.stat(a)), disk_.hash(a));  // asked again: still true
-  EXPECT_FALSE(ahead.start({b}));                          // once only
 }
 
 TEST_F(HashAheadTest, GivesNothingForAFileChangedSinceOrNotAskedForOrNotAFile) {
@@ -50,7 +50,7 @@ TEST_F(HashAheadTest, GivesNothingForAFileChangedSinceOrNotAskedForOrNotAFile) {
   std::filesystem::create_directory(folder);
   const std::string never = write("never.txt", "n\n");
   HashAhead ahead(disk_);
-  ASSERT_TRUE(ahead.start({same_size, other_size, removed, folder, dir_ + "/missing"}));
+  ASSERT_TRUE(ahead.add({same_size, other_size, removed, folder, dir_ + "/missing"}));
   ahead.wait_until_done();
   // rewritten with the same size, dated a second later (as an action would)
   write("same.txt", "two\n");
@@ -98,7 +98,7 @@ TEST_F(HashAheadTest, APathNotReachedIsLeftToTheCallerAndOneBeingReadIsWaitedFor
   const std::string b = write("b.txt", "beta\n");
   GatedDisk gated;
   HashAhead ahead(gated);
-  ASSERT_TRUE(ahead.start({a, b}));
+  ASSERT_TRUE(ahead.add({a, b}));
   gated.wait_for_a_read();  // the thread is in a's read, b is queued
   EXPECT_EQ(ahead.take(b, disk_.stat(b)), std::nullopt);
   std::thread opener([&] {
@@ -109,6 +109,27 @@ TEST_F(HashAheadTest, APathNotReachedIsLeftToTheCallerAndOneBeingReadIsWaitedFor
   opener.join();
   ahead.wait_until_done();
   EXPECT_EQ(ahead.take(b, disk_.stat(b)), std::nullopt);  // the thread left it to the caller
+}
+
+TEST_F(HashAheadTest, LetsGoOfWhatTheThreadAndTheCallerPassedLongAgo) {
+  const std::string first = write("first.txt", "first\n");
+  HashAhead ahead(disk_);
+  ASSERT_TRUE(ahead.add({first}));
+  ahead.wait_until_done();
+  EXPECT_EQ(ahead.take(first, disk_.stat(first)), disk_.hash(first));
+  // A long build: paths given a few at a time, each taken once hashed.
+  for (std::size_t i = 0; i < 3 * HashAhead::kKeptBehind; ++i) {
+    const std::string path = fmt::format("{}/missing{}", dir_, i);
+    ASSERT_TRUE(ahead.add({path}));
+    ahead.wait_until_done();
+    EXPECT_EQ(ahead.take(path, disk_.stat(path)), std::nullopt);
+  }
+  EXPECT_LE(ahead.kept(), HashAhead::kKeptBehind + 2);
+  EXPECT_EQ(ahead.take(first, disk_.stat(first)), std::nullopt);  // let go: hash it yourself
+  const std::string last = write("last.txt", "last\n");
+  ASSERT_TRUE(ahead.add({last}));
+  ahead.wait_until_done();
+  EXPECT_EQ(ahead.take(last, disk_.stat(last)), disk_.hash(last));
 }
 
 }  // namespace

@@ -303,10 +303,9 @@ class Executor::Impl {
         auto_(ex.options_.long_running_grace.count() > 0 && !ex.options_.dry_run) {
     // Serial runs: a python-action leaves a core idle (a parallel run's
     // workers and a command's process use them).
-    const FileSystem* concurrent = ex.fs_.concurrent();
     if (!parallel_ && !ex.options_.dry_run && ex.options_.checker == Checker::kContent &&
-        !ex.options_.signatures_before_actions && concurrent != nullptr) {
-      hash_ahead_ = std::make_unique<HashAhead>(*concurrent);
+        !ex.options_.signatures_before_actions) {
+      hash_ahead_disk_ = ex.fs_.concurrent();
     }
   }
   ~Impl();
@@ -438,9 +437,11 @@ class Executor::Impl {
   const bool parallel_;
   const bool auto_;
   std::vector<std::unique_ptr<Job>> servers_;  // `auto`: detached, in start order
-  /// Hashes the file_deps of tasks with python-actions while they run.
+  /// What HashAhead reads through, when this run may hash ahead.
+  const FileSystem* hash_ahead_disk_ = nullptr;
+  /// Hashes the file_deps of tasks with python-actions while they run;
+  /// made by the first such task without a record.
   std::unique_ptr<HashAhead> hash_ahead_;
-  bool hash_ahead_started_ = false;
   std::vector<int> tasks_to_hash_ahead_;  // task indexes
   std::size_t next_task_to_hash_ahead_ = 0;
   bool control_open_ = true;
@@ -858,13 +859,13 @@ bool Executor::Impl::begin_execute(int n, Signatures& before) {
                         std::chrono::system_clock::now().time_since_epoch())
                         .count(),
                     std::chrono::steady_clock::now()};
-  if (hash_ahead_ && has_python_action(task)) {
-    if (!hash_ahead_started_ && ex_.db_.find(task.name) == nullptr) {
+  if (hash_ahead_disk_ != nullptr && has_python_action(task)) {
+    if (!hash_ahead_ && ex_.db_.find(task.name) == nullptr) {
       // Most likely a first build: the tasks after it will need their hashes too.
-      hash_ahead_started_ = true;
+      hash_ahead_ = std::make_unique<HashAhead>(*hash_ahead_disk_);
       tasks_to_hash_ahead_ = tasks_to_hash_ahead(nodes_[n].task);
     }
-    if (hash_ahead_started_) feed_hash_ahead();
+    if (hash_ahead_) feed_hash_ahead();
   }
   if (!task.actions.empty()) {
     ex_.fs_.invalidate();  // its actions may change any file

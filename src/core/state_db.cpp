@@ -20,6 +20,7 @@
 
 #include <sqlite3.h>
 
+#include "doit/fs.h"
 #include "doit/json.h"
 #include "doit/work_counters.h"
 
@@ -786,13 +787,14 @@ std::unique_ptr<StateDb> StateDb::open(const std::string& path) {
 }
 
 std::optional<std::int64_t> StateDb::last_written(const std::string& path) {
-  constexpr std::int64_t kNanos = 1000000000;
+  const RealFileSystem disk;
   std::optional<std::int64_t> newest;
   for (const char* beside : {"", "-wal"}) {
-    struct stat st {};
-    if (::stat((path + beside).c_str(), &st) != 0) continue;
-    const std::int64_t written = st.st_mtim.tv_sec * kNanos + st.st_mtim.tv_nsec;
-    if (!newest || written > *newest) newest = written;
+    try {
+      const FileStat st = disk.stat(path + beside);
+      if (st.exists && (!newest || st.mtime_ns > *newest)) newest = st.mtime_ns;
+    } catch (const FsError&) {  // opening the state reports the problem
+    }
   }
   return newest;
 }
